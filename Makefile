@@ -1,0 +1,56 @@
+# Two commands matter: `make demo` (the whole pipeline offline, a real transcript out) and
+# `make test` (lint, type check and the whole suite). Both install what they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install test lint typecheck pytest demo serve synth deploy destroy bench clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install lint typecheck pytest
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/python -m pytest
+
+demo: $(PY_STAMP)
+	$(BIN)/python -m local.demo
+
+serve: $(PY_STAMP)
+	$(BIN)/python -m local.serve
+
+synth: install
+	npx cdk synth --quiet
+
+deploy: install
+	npx cdk deploy
+
+destroy: install
+	npx cdk destroy
+
+bench: $(PY_STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Lambda function code. Each function's asset ships `functions/core` plus its own package."""

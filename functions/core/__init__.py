@@ -1,0 +1,1 @@
+"""Code shared by every function: the contract, pure domain logic and small AWS adapters."""

@@ -1,0 +1,63 @@
+"""boto3 client construction shared by the adapters.
+
+Clients are created lazily (by the functions' dependency factories) and reused across
+invocations. Timeouts are short and retries bounded: the callback must answer Deepgram fast,
+and a hung dependency is better reported as a 5xx (Deepgram retries) than waited out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.core.ports import DependencyError
+
+CLIENT_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"max_attempts": 3, "mode": "standard"},
+)
+
+T = TypeVar("T")
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, config=CLIENT_CONFIG)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def dependency(service: str) -> Iterator[None]:
+    """Translate botocore failures into `DependencyError` naming the service."""
+    try:
+        yield
+    except ClientError as error:
+        raise DependencyError(f"{service}: {error_code(error) or 'error'}") from error
+    except BotoCoreError as error:
+        raise DependencyError(f"{service}: {type(error).__name__}") from error
+
+
+def call(service: str, operation: Callable[..., T], **kwargs: Any) -> T:
+    with dependency(service):
+        return operation(**kwargs)
+
+
+class LazyClient:
+    """A boto3 client created on first use: cold starts skip clients a request may never need."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = client(self._service)
+        return getattr(self._client, name)

@@ -1,0 +1,296 @@
+"""The jobs table: one item per job. Every state change is a conditional write, which is what
+makes the callback exactly-once under Deepgram's retries and concurrent duplicate deliveries."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.core.adapters.aws import dependency, error_code
+from functions.core.contract import JobsTable
+from functions.core.jobs import Job, JobError, JobStatus, StoredResult, isoformat
+from functions.core.ports import DependencyError
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+_AWAITING_RESULT = (
+    "(#status IN (:queued, :processing)"
+    " OR (#status = :failed AND submit_error_ambiguous = :true AND attribute_not_exists(#result)))"
+)
+_PLACEHOLDER = re.compile(r"[:#][A-Za-z0-9_]+")
+_REQUEST_ID_MATCHES = "(attribute_not_exists(request_id) OR request_id = :request_id)"
+
+
+class DynamoJobRepository:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+        self._key_name = JobsTable.PARTITION_KEY
+
+    def create(self, job: Job) -> None:
+        with dependency("DynamoDB"):
+            self._client.put_item(
+                TableName=self._table,
+                Item=_serialize(_job_to_item(job)),
+                ConditionExpression="attribute_not_exists(#key)",
+                ExpressionAttributeNames={"#key": self._key_name},
+            )
+
+    def get(self, job_id: str) -> Job | None:
+        with dependency("DynamoDB"):
+            response = self._client.get_item(
+                TableName=self._table, Key=self._key(job_id), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return _item_to_job(_deserialize(item)) if item else None
+
+    def record_submission(self, job_id: str, request_id: str, at: datetime) -> None:
+        stamp = isoformat(at)
+        moved = self._update(
+            job_id,
+            "SET request_id = :request_id, submitted_at = :at, updated_at = :at, #status = :processing",
+            "#status = :queued",
+            {":request_id": request_id, ":at": stamp, ":processing": "processing", ":queued": "queued"},
+            names={"#status": "status"},
+        )
+        if not moved:
+            # An early callback already finished the job; record when Deepgram accepted it.
+            self._update(
+                job_id,
+                "SET request_id = if_not_exists(request_id, :request_id), submitted_at = :at",
+                "attribute_exists(#key)",
+                {":request_id": request_id, ":at": stamp},
+                names={"#key": self._key_name},
+            )
+
+    def mark_submit_failed(self, job_id: str, error: JobError, *, ambiguous: bool, at: datetime) -> None:
+        stamp = isoformat(at)
+        self._update(
+            job_id,
+            "SET #status = :failed, #error = :error, submit_error_ambiguous = :ambiguous,"
+            " updated_at = :at, completed_at = :at",
+            "#status = :queued",
+            {
+                ":failed": "failed",
+                ":queued": "queued",
+                ":error": error.as_dict(),
+                ":ambiguous": ambiguous,
+                ":at": stamp,
+            },
+            names={"#status": "status", "#error": "error"},
+        )
+
+    def finish(
+        self,
+        job_id: str,
+        *,
+        status: JobStatus,
+        request_id: str | None,
+        result: StoredResult,
+        summary: dict[str, Any] | None,
+        error: JobError | None,
+        at: datetime,
+        lease_token: str,
+        lease_until: datetime,
+    ) -> bool:
+        stamp = isoformat(at)
+        sets = [
+            "#status = :status",
+            "#result = :result",
+            "updated_at = :at",
+            "completed_at = :at",
+            "submit_error_ambiguous = :false",
+            "notify_lease_token = :token",
+            "notify_lease_until = :until",
+        ]
+        removes: list[str] = []
+        values: dict[str, Any] = {
+            ":status": status.value,
+            ":result": _result_to_item(result),
+            ":at": stamp,
+            ":false": False,
+            ":true": True,
+            ":token": lease_token,
+            ":until": int(lease_until.timestamp()),
+            ":queued": "queued",
+            ":processing": "processing",
+            ":failed": "failed",
+            ":request_id": request_id or "",
+        }
+        if request_id:
+            sets.append("request_id = if_not_exists(request_id, :request_id)")
+        if result.inline_data is not None:
+            sets.append("result_data = :data")
+            values[":data"] = result.inline_data
+        for attribute, value in (("summary", summary), ("#error", error.as_dict() if error else None)):
+            if value is None:
+                removes.append(attribute)
+            else:
+                placeholder = ":" + attribute.lstrip("#")
+                sets.append(f"{attribute} = {placeholder}")
+                values[placeholder] = value
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        return self._update(
+            job_id,
+            expression,
+            f"{_AWAITING_RESULT} AND {_REQUEST_ID_MATCHES}",
+            values,
+            names={"#status": "status", "#result": "result", "#error": "error"},
+        )
+
+    def claim_notification(self, job_id: str, lease_token: str, *, now: datetime, until: datetime) -> bool:
+        return self._update(
+            job_id,
+            "SET notify_lease_token = :token, notify_lease_until = :until",
+            "attribute_exists(#result) AND attribute_not_exists(notified_at)"
+            " AND (attribute_not_exists(notify_lease_until) OR notify_lease_until < :now)",
+            {":token": lease_token, ":until": int(until.timestamp()), ":now": int(now.timestamp())},
+            names={"#result": "result"},
+        )
+
+    def mark_notified(self, job_id: str, message_id: str, at: datetime) -> None:
+        self._update(
+            job_id,
+            "SET notified_at = :at, notification_message_id = :message_id"
+            " REMOVE notify_lease_token, notify_lease_until",
+            "attribute_not_exists(notified_at)",
+            {":at": isoformat(at), ":message_id": message_id},
+        )
+
+    def release_notification(self, job_id: str, lease_token: str) -> None:
+        self._update(
+            job_id,
+            "REMOVE notify_lease_token, notify_lease_until",
+            "notify_lease_token = :token",
+            {":token": lease_token},
+        )
+
+    def _key(self, job_id: str) -> dict[str, Any]:
+        return {self._key_name: {"S": job_id}}
+
+    def _update(
+        self,
+        job_id: str,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        names: dict[str, str] | None = None,
+    ) -> bool:
+        """Run a conditional UpdateItem; False when the condition does not hold."""
+        placeholders = set(_PLACEHOLDER.findall(update + " " + condition))
+        used_names = {name: value for name, value in (names or {}).items() if name in placeholders}
+        used_values = {name: value for name, value in values.items() if name in placeholders}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._key(job_id),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": _serialize(used_values),
+        }
+        if used_names:
+            request["ExpressionAttributeNames"] = used_names
+        try:
+            self._client.update_item(**request)
+        except ClientError as failure:
+            if error_code(failure) == "ConditionalCheckFailedException":
+                return False
+            raise DependencyError(f"DynamoDB: {error_code(failure)}") from failure
+        except BotoCoreError as failure:
+            raise DependencyError(f"DynamoDB: {type(failure).__name__}") from failure
+        return True
+
+
+def _job_to_item(job: Job) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        JobsTable.PARTITION_KEY: job.job_id,
+        "status": job.status.value,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        JobsTable.TTL_ATTRIBUTE: job.expires_at,
+        "source": job.source,
+        "options": job.options,
+        "metadata": job.metadata,
+    }
+    return item
+
+
+def _result_to_item(result: StoredResult) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "storage": result.storage,
+        "size_bytes": result.size_bytes,
+        "sha256": result.sha256,
+        "content_encoding": result.content_encoding,
+    }
+    if result.s3_key:
+        item["s3_key"] = result.s3_key
+    return item
+
+
+def _item_to_job(item: dict[str, Any]) -> Job:
+    result_item = item.get("result")
+    result = None
+    if isinstance(result_item, dict):
+        data = item.get("result_data")
+        result = StoredResult(
+            storage=result_item["storage"],
+            size_bytes=int(result_item["size_bytes"]),
+            sha256=result_item["sha256"],
+            content_encoding=result_item["content_encoding"],
+            s3_key=result_item.get("s3_key"),
+            inline_data=data.value if isinstance(data, Binary) else data,
+        )
+    error_item = item.get("error")
+    return Job(
+        job_id=item[JobsTable.PARTITION_KEY],
+        status=JobStatus(item["status"]),
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+        expires_at=int(item[JobsTable.TTL_ATTRIBUTE]),
+        source=item.get("source") or {},
+        options=item.get("options") or {},
+        metadata=item.get("metadata") or {},
+        request_id=item.get("request_id"),
+        submitted_at=item.get("submitted_at"),
+        completed_at=item.get("completed_at"),
+        error=JobError(**error_item) if isinstance(error_item, dict) else None,
+        submit_error_ambiguous=bool(item.get("submit_error_ambiguous", False)),
+        result=result,
+        summary=item.get("summary"),
+        notified_at=item.get("notified_at"),
+    )
+
+
+def _serialize(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(_to_dynamo(value)) for key, value in values.items()}
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _from_dynamo(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _to_dynamo(value: Any) -> Any:
+    """DynamoDB has no float type: numbers travel as Decimal."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {key: _to_dynamo(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo(inner) for inner in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_dynamo(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(inner) for inner in value]
+    return value

@@ -1,0 +1,79 @@
+"""Per-job callback credentials. Pure Python, no AWS.
+
+Every job gets its own secret, derived rather than stored: `HMAC-SHA256(signing key, job id)`,
+hex-encoded. The submit function puts it in the callback URL as Basic Auth credentials
+(`https://<job id>:<secret>@host/`) and sends it again as `extra=callback_secret:<secret>`;
+Deepgram hands back the first as an `Authorization: Basic` header and the second in
+`metadata.extra`. A leaked secret therefore opens one job only, and no table holds secrets.
+Every comparison uses `hmac.compare_digest` so timing reveals nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from functions.core.contract import DgTokenMode
+
+_DERIVATION_CONTEXT = b"deepgram-callback-v1:"
+
+
+def callback_secret(signing_key: str, job_id: str) -> str:
+    """The job's callback secret: hex, so it never contains an underscore or a URL-unsafe char."""
+    return hmac.new(signing_key.encode(), _DERIVATION_CONTEXT + job_id.encode(), hashlib.sha256).hexdigest()
+
+
+def is_valid_secret(signing_key: str, job_id: str, presented: str) -> bool:
+    return hmac.compare_digest(callback_secret(signing_key, job_id).encode(), presented.encode())
+
+
+def callback_url_with_credentials(base_url: str, job_id: str, secret: str) -> str:
+    """`base_url` with `job_id:secret@` inserted before the host."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    netloc = f"{quote(job_id, safe='')}:{quote(secret, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+@dataclass(frozen=True)
+class BasicCredentials:
+    username: str
+    password: str
+
+
+def parse_basic_authorization(header: str | None) -> BasicCredentials | None:
+    """Credentials from an `Authorization: Basic ...` header, or None if absent or malformed."""
+    if not header:
+        return None
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, separator, password = decoded.partition(":")
+    if not separator:
+        return None
+    return BasicCredentials(username=username, password=password)
+
+
+def dg_token_problem(mode: str, expected_key_id: str, presented: str | None) -> str | None:
+    """Why the `dg-token` header is unacceptable under `mode`, or None if it is acceptable.
+
+    Deepgram stopped promising the header on 2026-10-27, so `if-present` tolerates its absence
+    but still rejects a wrong value; `required` is for accounts that know their traffic sends it.
+    """
+    if mode == DgTokenMode.OFF:
+        return None
+    if not presented:
+        return "dg_token_missing" if mode == DgTokenMode.REQUIRED else None
+    if not hmac.compare_digest(presented.strip().encode(), expected_key_id.encode()):
+        return "dg_token_mismatch"
+    return None

@@ -1,0 +1,220 @@
+"""Lambda entry point for `POST /transcriptions` (API Gateway REST API, proxy integration).
+
+Translates the HTTP request into a `SubmitRequest` (`requests.py`), runs `SubmitService`
+(`logic.py`), optionally under Powertools' idempotency utility when the client sends an
+`Idempotency-Key`, and shapes every outcome as JSON with the right status code.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.core import contract
+from functions.core.adapters.aws import client
+from functions.core.adapters.dynamodb import DynamoJobRepository
+from functions.core.adapters.secrets import CachedSecrets
+from functions.core.jobs import utc_now
+from functions.core.ports import DependencyError
+from functions.core.settings import SubmitSettings
+from functions.submit.deepgram_gateway import DeepgramTranscriber
+from functions.submit.logic import DeepgramFailure, SubmitConfig, SubmitOutcome, SubmitService
+from functions.submit.requests import ParsedSubmission, RequestError, parse_submission
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+logger = Logger(service=contract.Services.SUBMIT)
+metrics = Metrics(namespace=contract.Metrics.NAMESPACE, service=contract.Services.SUBMIT)
+app = APIGatewayRestResolver()
+idempotency_config = IdempotencyConfig(
+    event_key_jmespath="[caller, key]",
+    payload_validation_jmespath="fingerprint",
+    expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+)
+
+
+class SubmissionRefused(Exception):
+    """Deepgram refused the job: raised inside the idempotent section so the refusal is not cached."""
+
+    def __init__(self, outcome: SubmitOutcome) -> None:
+        super().__init__(outcome.failure.message if outcome.failure else "refused")
+        self.outcome = outcome
+
+
+class Submitter:
+    """The service plus its idempotent wrapper, built once per execution environment."""
+
+    def __init__(self, settings: SubmitSettings) -> None:
+        secrets = CachedSecrets(client("secretsmanager"), settings.secrets_max_age_seconds)
+        self.service = SubmitService(
+            jobs=DynamoJobRepository(client("dynamodb"), settings.jobs_table),
+            transcriber=DeepgramTranscriber(
+                api_key_source=lambda: _api_key(secrets.get(settings.deepgram_api_key_secret_id)),
+                base_url=settings.deepgram_base_url,
+                timeout_seconds=settings.deepgram_timeout_seconds,
+                max_retries=settings.deepgram_max_retries,
+            ),
+            config_source=lambda: SubmitConfig(
+                signing_key=secrets.get(settings.callback_signing_secret_id),
+                callback_url=settings.callback_url,
+                callback_method=settings.callback_method,
+                retention_days=settings.retention_days,
+            ),
+            clock=utc_now,
+        )
+        persistence = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table,
+            key_attr=contract.IdempotencyTable.PARTITION_KEY,
+            expiry_attr=contract.IdempotencyTable.TTL_ATTRIBUTE,
+            boto3_client=client("dynamodb"),
+        )
+        self.submit_once: Callable[..., dict[str, Any]] = idempotent_function(
+            self._submit_or_raise,
+            data_keyword_argument="idempotency",
+            persistence_store=persistence,
+            config=idempotency_config,
+        )
+
+    def submit(self, parsed: ParsedSubmission, *, idempotency_key: str | None, caller: str) -> dict[str, Any]:
+        if idempotency_key is None:
+            return self._submit_or_raise(idempotency={}, parsed=parsed)
+        idempotency = {"caller": caller, "key": idempotency_key, "fingerprint": parsed.fingerprint}
+        return self.submit_once(idempotency=idempotency, parsed=parsed)
+
+    def _submit_or_raise(self, *, idempotency: dict[str, str], parsed: ParsedSubmission) -> dict[str, Any]:
+        outcome = self.service.submit(parsed.request)
+        if outcome.failure is not None:
+            raise SubmissionRefused(outcome)
+        if not outcome.request_id_stored:
+            logger.warning(
+                "request_id not stored; the callback will record it", extra={"job_id": outcome.job["id"]}
+            )
+        return outcome.job
+
+
+@functools.cache
+def submitter() -> Submitter:
+    return Submitter(SubmitSettings.from_environ(os.environ))
+
+
+def _api_key(secret_value: str) -> str:
+    """The secret holds the key itself, or a JSON object with an `api_key` field."""
+    stripped = secret_value.strip()
+    if stripped.startswith("{"):
+        try:
+            document = json.loads(stripped)
+        except ValueError:
+            raise DependencyError("Secrets Manager: the Deepgram key secret is not valid JSON") from None
+        return str(document.get("api_key", "") if isinstance(document, dict) else "").strip()
+    return stripped
+
+
+@app.post(contract.Api.TRANSCRIPTIONS)
+def create_transcription() -> Response[Any]:
+    event = app.current_event
+    idempotency_key = event.headers.get("Idempotency-Key") or event.headers.get("idempotency-key")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise RequestError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters")
+    parsed = parse_submission(
+        content_type=event.headers.get("Content-Type") or event.headers.get("content-type") or "",
+        body=event.body,
+        is_base64_encoded=bool(event.is_base64_encoded),
+        query=event.multi_value_query_string_parameters or {},
+    )
+    identity = event.request_context.identity
+    caller = identity.user_arn or identity.caller or "anonymous"
+    job = submitter().submit(parsed, idempotency_key=idempotency_key, caller=caller)
+    logger.append_keys(job_id=job["id"], request_id=job.get("request_id"))
+    metrics.add_metric(name=contract.Metrics.JOBS_SUBMITTED, unit=MetricUnit.Count, value=1)
+    logger.info("job submitted", extra={"status": job["status"], "source_type": job["source"]["type"]})
+    return Response(
+        status_code=202,
+        content_type=content_types.APPLICATION_JSON,
+        body=job,
+        headers={"Location": contract.Api.TRANSCRIPTION.format(id=job["id"])},
+    )
+
+
+def _error(
+    status: int, code: str, message: str, *, job_id: str | None = None, retry_after: str | None = None
+) -> Response[Any]:
+    metrics.add_metric(name=contract.Metrics.SUBMIT_ERRORS, unit=MetricUnit.Count, value=1)
+    error: dict[str, str] = {"code": code, "message": message}
+    if job_id:
+        error["job_id"] = job_id
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": error},
+        headers={"Retry-After": retry_after} if retry_after else None,
+    )
+
+
+@app.exception_handler(RequestError)
+def on_bad_request(error: RequestError) -> Response[Any]:
+    logger.info("request refused", extra={"code": error.code, "status": error.status})
+    return _error(error.status, error.code, error.message)
+
+
+@app.exception_handler(SubmissionRefused)
+def on_deepgram_refusal(error: SubmissionRefused) -> Response[Any]:
+    failure: DeepgramFailure | None = error.outcome.failure
+    assert failure is not None  # SubmissionRefused is only raised with a failure
+    job_id = error.outcome.job["id"]
+    logger.append_keys(job_id=job_id)
+    metrics.add_metric(name=contract.Metrics.JOBS_FAILED, unit=MetricUnit.Count, value=1)
+    logger.warning("Deepgram refused the job", extra={"code": failure.code, "ambiguous": failure.ambiguous})
+    return _error(
+        failure.http_status, failure.code, failure.message, job_id=job_id, retry_after=failure.retry_after
+    )
+
+
+@app.exception_handler(IdempotencyValidationError)
+def on_idempotency_key_reuse(_: IdempotencyValidationError) -> Response[Any]:
+    return _error(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request")
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def on_idempotency_in_progress(_: IdempotencyAlreadyInProgressError) -> Response[Any]:
+    return _error(
+        409, "request_in_progress", "a request with this Idempotency-Key is in progress", retry_after="1"
+    )
+
+
+@app.exception_handler(DependencyError)
+@app.exception_handler(IdempotencyPersistenceLayerError)
+def on_dependency_error(error: Exception) -> Response[Any]:
+    logger.exception("dependency failed")
+    return _error(503, "service_unavailable", "a backing service failed; retry shortly", retry_after="2")
+
+
+@app.not_found
+def on_not_found(_: Exception) -> Response[Any]:
+    return _error(404, "not_found", "no such resource")
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency_config.register_lambda_context(context)
+    return app.resolve(event, context)
