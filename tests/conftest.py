@@ -13,6 +13,7 @@ from functions.callback import handler as callback_handler
 from functions.status import handler as status_handler
 from functions.submit import handler as submit_handler
 from local.aws_resources import Resources, create_resources, function_environment
+from tests.faults import AwsFaults, injected_aws_faults
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789abcdef"
 DEEPGRAM_API_KEY = "test-deepgram-key"
@@ -69,3 +70,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         reset_handler_caches()
         yield Stack(resources=resources, environment=environment)
         reset_handler_caches()
+
+
+@pytest.fixture
+def aws_faults(aws: Stack) -> Iterator[AwsFaults]:
+    """Make chosen AWS calls of the handlers fail (see tests/faults.py)."""
+    with injected_aws_faults() as faults:
+        yield faults
