@@ -35,22 +35,24 @@ pytest: install
 	$(BIN)/python -m pytest
 
 demo: $(PY_STAMP)
-	$(BIN)/python -m local.demo
+	@$(BIN)/python -m local.demo
 
 serve: $(PY_STAMP)
-	$(BIN)/python -m local.serve
+	@$(BIN)/python -m local.serve
+
+CDK_ARGS ?=
 
 synth: install
-	npx cdk synth --quiet
+	npx cdk synth --quiet $(CDK_ARGS)
 
 deploy: install
-	npx cdk deploy
+	npx cdk deploy $(CDK_ARGS)
 
 destroy: install
-	npx cdk destroy
+	npx cdk destroy $(CDK_ARGS)
 
-bench: $(PY_STAMP)
-	$(BIN)/python -m benchmarks
+bench: install
+	@$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -12,8 +12,8 @@ good, and it may deliver the same body more than once. So the rules are:
   the result stored but unpublished (an earlier attempt died after storing) publishes it;
 * a different body for a finished job is a conflict (409).
 
-The lease outlives the function's timeout but expires before Deepgram's next retry (30 s), so a
-delivery that died holding it cannot block the retry that follows.
+The lease outlives the function's timeout but expires before Deepgram's next retry (see
+`contract.CallbackTiming`), so a delivery that died holding it cannot block the retry that follows.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.core.callback_auth import dg_token_problem, is_valid_secret, parse_basic_authorization
-from functions.core.contract import ResultsBucket
+from functions.core.contract import CallbackTiming, ResultsBucket
 from functions.core.jobs import Job, JobStatus, StoredResult, is_valid_job_id, isoformat, parse_isoformat
 from functions.core.notifications import build_notification
 from functions.core.ports import DependencyError, JobRepository, NotificationPublisher, ResultBlobStore
 from functions.core.transcript import CallbackOutcome, InvalidCallbackBody, classify, extra_fields, summarize
 
-NOTIFICATION_LEASE = timedelta(seconds=20)
+NOTIFICATION_LEASE = timedelta(seconds=CallbackTiming.NOTIFICATION_LEASE_SECONDS)
 INLINE_MAX_STORED_BYTES = 300 * 1024  # leaves room under DynamoDB's 400 KB item limit
 COMPRESS_MAX_RAW_BYTES = 2 * 1024 * 1024  # larger bodies go to S3 as they came: compressing costs ack time
 GZIP_LEVEL = 6

@@ -92,6 +92,23 @@ class Notification:
     EVENT_FAILED: Final = "transcription.failed"
 
 
+class CallbackTiming:
+    """Timing rules the callback's exactly-once publication relies on.
+
+    A delivery that stores a result takes a notification lease before publishing. The lease
+    must outlive the function (so two live deliveries never publish at once) and expire before
+    Deepgram's next retry (30 s later), so a delivery that died holding it cannot block the retry.
+    """
+
+    FUNCTION_TIMEOUT_SECONDS: Final = 10
+    NOTIFICATION_LEASE_SECONDS: Final = 20
+    DEEPGRAM_RETRY_INTERVAL_SECONDS: Final = 30
+
+
+DEEPGRAM_API_KEY_PLACEHOLDER: Final = "REPLACE_WITH_YOUR_DEEPGRAM_API_KEY"
+"""What the stack stores in the Deepgram key secret it creates, until the user puts the real key."""
+
+
 class Api:
     """Public REST API paths."""
 

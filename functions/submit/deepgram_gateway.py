@@ -12,6 +12,7 @@ job; both carry our job id in `extra`, and only the first result is accepted for
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,14 @@ from deepgram import DeepgramClient
 from deepgram.core.api_error import ApiError
 from deepgram.environment import DeepgramClientEnvironment
 
+from functions.core.contract import DEEPGRAM_API_KEY_PLACEHOLDER
 from functions.submit.logic import AudioUrl, DeepgramCall, DeepgramFailure
+
+# httpx logs every request URL at INFO, and this URL carries the job's callback credentials
+# (in `callback=` and `extra=callback_secret:`). Lambda's JSON logging puts the root logger at
+# INFO, so silence the HTTP stack below WARNING: secrets never reach CloudWatch.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 _ACCOUNT_PROBLEMS = {
     401: ("deepgram_auth_failed", "Deepgram rejected this service's API key (401); check the stored key"),
@@ -48,7 +56,14 @@ class DeepgramTranscriber:
         self._lock = threading.Lock()
 
     def submit(self, call: DeepgramCall) -> str:
-        client = self._client_for(self._api_key_source())
+        api_key = self._api_key_source()
+        if not api_key or api_key == DEEPGRAM_API_KEY_PLACEHOLDER:
+            raise DeepgramFailure(
+                http_status=502,
+                code="deepgram_key_not_configured",
+                message="the Deepgram API key secret still holds its placeholder; store your key in it",
+            )
+        client = self._client_for(api_key)
         arguments: dict[str, Any] = {
             **call.options,
             "callback": call.callback_url,

@@ -278,7 +278,17 @@ def test_two_concurrent_deliveries_store_once_and_notify_once(pipeline: Pipeline
             both_read.wait()
         return found
 
+    # moto evaluates a condition and applies the update without a lock, so two threads can both
+    # pass it; DynamoDB serialises writes to one item. The lock restores that guarantee.
+    original_finish = repository.finish
+    item_lock = threading.Lock()
+
+    def atomic_finish(*args: Any, **kwargs: Any) -> bool:
+        with item_lock:
+            return original_finish(*args, **kwargs)
+
     repository.get = get_then_wait  # type: ignore[method-assign]
+    repository.finish = atomic_finish  # type: ignore[method-assign]
     request = CallbackRequest(
         method="POST",
         headers={

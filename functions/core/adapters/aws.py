@@ -26,8 +26,13 @@ CLIENT_CONFIG = Config(
 T = TypeVar("T")
 
 
+# Presigned S3 URLs must be SigV4: buckets created since June 2020 refuse SigV2, which botocore
+# would otherwise pick for presigning in some regions (us-east-1 among them).
+_SERVICE_CONFIG = {"s3": CLIENT_CONFIG.merge(Config(signature_version="s3v4"))}
+
+
 def client(service: str) -> Any:
-    return boto3.client(service, config=CLIENT_CONFIG)
+    return boto3.client(service, config=_SERVICE_CONFIG.get(service, CLIENT_CONFIG))
 
 
 def error_code(error: ClientError) -> str:

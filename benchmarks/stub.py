@@ -1,0 +1,248 @@
+"""A zero-latency AWS for benchmarks, stubbed at botocore's HTTP layer.
+
+`ZeroLatencyAws` registers a `before-send` handler on a boto3 session's event system. botocore
+emits `before-send.<service>.<Operation>` after it has serialised and signed a request and just
+before it would open a connection; a handler that returns an `AWSResponse` replaces the network
+round trip, and botocore then parses that response exactly as it would a real one. So code under
+test keeps paying every client-side cost (parameter validation, serialisation, SigV4 signing,
+checksums, response parsing, retry bookkeeping) and nothing else: no sockets, no server, no
+latency. The canned bodies are the documented wire formats (JSON 1.0 for DynamoDB and Secrets
+Manager, the query protocol's XML for SNS, REST-XML for S3).
+
+Clients copy their session's event handlers when they are created, so install the stub *before*
+the code under test creates its clients (the functions create theirs on first invocation).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import boto3
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+CannedResponse = tuple[int, dict[str, str], bytes]
+Responder = Callable[[AWSPreparedRequest], CannedResponse]
+
+_UNIQUE_ID = "benchmarks-zero-latency-aws"
+URLLIB3_BLOCKSIZE = 16384
+"""How much of a streamed body urllib3 (under botocore) reads per send."""
+_DYNAMODB_JSON = "application/x-amz-json-1.0"
+_AWS_JSON = "application/x-amz-json-1.1"
+
+
+class UnstubbedCall(RuntimeError):
+    """The code under test called an operation the stub has no answer for."""
+
+
+class _Body:
+    """The `raw` of an `AWSResponse`: `stream()` for parsed bodies, `read()` for streaming ones."""
+
+    __slots__ = ("_buffer", "_data")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._buffer = io.BytesIO(data)
+
+    def stream(self, **_: Any) -> Any:
+        yield self._data
+
+    def read(self, amt: int | None = None) -> bytes:
+        return self._buffer.read(amt)
+
+    def close(self) -> None:
+        self._buffer.close()
+
+
+class JournalEntry(NamedTuple):
+    service: str
+    operation: str
+    body: bytes
+    """Empty for a streamed body (see `size`)."""
+    size: int
+
+
+@dataclass
+class OperationRecord:
+    """What the stub saw of one operation: how often, how many request bytes, the last body."""
+
+    calls: int = 0
+    request_bytes: int = 0
+    last_body: bytes = b""
+
+
+class ZeroLatencyAws:
+    """Canned answers per (service id, operation), served without any network."""
+
+    def __init__(self) -> None:
+        self._responders: dict[tuple[str, str], Responder] = {}
+        self.records: dict[tuple[str, str], OperationRecord] = {}
+        self.journal: list[JournalEntry] | None = None
+        """Every request in order, as (service, operation, body), while set to a list."""
+        self._session: boto3.session.Session | None = None
+        self._replaced_default: tuple[boto3.session.Session | None] | None = None
+
+    # Answers ---------------------------------------------------------------------------------
+
+    def respond(self, service: str, operation: str, responder: Responder) -> None:
+        """Answer `operation` of `service` (botocore's hyphenised service id, e.g. `secrets-manager`)."""
+        self._responders[(service, operation)] = responder
+
+    def answer(self, service: str, operation: str, status: int, headers: dict[str, str], body: bytes) -> None:
+        """Answer with one fixed response (built once: the stub itself costs next to nothing)."""
+        canned: CannedResponse = (status, headers, body)
+        self.respond(service, operation, lambda _request: canned)
+
+    def answer_json(self, service: str, operation: str, document: dict[str, Any]) -> None:
+        content_type = _DYNAMODB_JSON if service == "dynamodb" else _AWS_JSON
+        body = json.dumps(document, separators=(",", ":")).encode()
+        self.answer(service, operation, 200, _headers(content_type, len(body)), body)
+
+    def answer_query(self, service: str, operation: str, result_xml: str, namespace: str) -> None:
+        """A query-protocol (XML) answer: `<OpResponse><OpResult>result_xml</OpResult>...`."""
+        body = (
+            f'<{operation}Response xmlns="{namespace}"><{operation}Result>{result_xml}</{operation}Result>'
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            f"</{operation}Response>"
+        ).encode()
+        self.answer(service, operation, 200, _headers("text/xml", len(body)), body)
+
+    # Installation ----------------------------------------------------------------------------
+
+    def install(self, session: boto3.session.Session) -> None:
+        """Serve every client created from `session` from now on."""
+        self._detach()
+        session.events.register("before-send", self._on_send, unique_id=_UNIQUE_ID)
+        self._session = session
+
+    def install_on_default_session(self, region: str) -> boto3.session.Session:
+        """A fresh default boto3 session (what `boto3.client` uses), stubbed; `uninstall` puts the
+        previous default session back."""
+        if self._replaced_default is None:
+            self._replaced_default = (boto3.DEFAULT_SESSION,)
+        boto3.setup_default_session(region_name=region)
+        session = boto3.DEFAULT_SESSION
+        assert session is not None
+        self.install(session)
+        return session
+
+    def uninstall(self) -> None:
+        """Stop serving, and put back the default session `install_on_default_session` replaced."""
+        self._detach()
+        if self._replaced_default is not None:
+            (boto3.DEFAULT_SESSION,) = self._replaced_default
+            self._replaced_default = None
+
+    def _detach(self) -> None:
+        if self._session is not None:
+            self._session.events.unregister("before-send", unique_id=_UNIQUE_ID)
+            self._session = None
+
+    # Records ---------------------------------------------------------------------------------
+
+    def record(self, service: str, operation: str) -> OperationRecord:
+        return self.records.get((service, operation), OperationRecord())
+
+    def calls(self) -> dict[str, int]:
+        """Calls per `service.Operation` so far."""
+        return {
+            f"{service}.{operation}": record.calls for (service, operation), record in self.records.items()
+        }
+
+    def reset_records(self) -> None:
+        self.records.clear()
+
+    def _on_send(self, request: AWSPreparedRequest, event_name: str, **_kwargs: Any) -> AWSResponse:
+        _event, service, operation = event_name.split(".", 2)
+        responder = self._responders.get((service, operation))
+        if responder is None:
+            raise UnstubbedCall(f"no canned answer for {service}.{operation}")
+        record = self.records.get((service, operation))
+        if record is None:
+            record = self.records[(service, operation)] = OperationRecord()
+        body, size = _consume(request)
+        record.calls += 1
+        record.request_bytes += size
+        record.last_body = body
+        if self.journal is not None:
+            self.journal.append(JournalEntry(service, operation, body, size))
+        status, headers, payload = responder(request)
+        return AWSResponse(request.url, status, headers, _Body(payload))
+
+
+def _consume(request: AWSPreparedRequest) -> tuple[bytes, int]:
+    """The request body and its payload size. A streamed body (S3 PutObject: aws-chunked with a
+    CRC32 trailer) is read to the end in urllib3's 16 KB blocks, as sending it would, so the
+    checksum and chunk framing are paid as in production; its bytes are not kept."""
+    body = request.body
+    if body is None:
+        return b"", 0
+    if isinstance(body, bytes | bytearray):
+        return bytes(body), len(body)
+    if isinstance(body, str):
+        return body.encode(), len(body.encode())
+    sent = 0
+    while chunk := body.read(URLLIB3_BLOCKSIZE):
+        sent += len(chunk)
+    decoded = request.headers.get("X-Amz-Decoded-Content-Length")
+    return b"", int(decoded) if decoded is not None else sent
+
+
+def _headers(content_type: str, length: int) -> dict[str, str]:
+    return {
+        "content-type": content_type,
+        "content-length": str(length),
+        "x-amzn-requestid": "00000000-0000-4000-8000-000000000000",
+    }
+
+
+# Answers for the pipeline's operations ------------------------------------------------------------
+
+SNS_NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
+
+
+def answer_pipeline_writes(stub: ZeroLatencyAws) -> None:
+    """Successful answers to every write the functions make (the reads are the caller's to set)."""
+    for operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        stub.answer_json("dynamodb", operation, {})
+    stub.answer(
+        "s3", "PutObject", 200, {"etag": '"0123456789abcdef0123456789abcdef"', "content-length": "0"}, b""
+    )
+    stub.answer("s3", "DeleteObject", 204, {"content-length": "0"}, b"")
+    stub.answer_query("sns", "Publish", f"<MessageId>{uuid.uuid4()}</MessageId>", SNS_NAMESPACE)
+
+
+def answer_secret(stub: ZeroLatencyAws, secrets: dict[str, str]) -> None:
+    """`GetSecretValue` for each secret id (ARN or name) in `secrets`."""
+    answers = {
+        secret_id: json.dumps(
+            {
+                "ARN": secret_id,
+                "Name": secret_id.rsplit(":", 1)[-1],
+                "SecretString": value,
+                "VersionId": str(uuid.uuid4()),
+                "VersionStages": ["AWSCURRENT"],
+                "CreatedDate": 1.7e9,
+            }
+        ).encode()
+        for secret_id, value in secrets.items()
+    }
+
+    def get_secret_value(request: AWSPreparedRequest) -> CannedResponse:
+        body = request.body if isinstance(request.body, bytes) else b"{}"
+        answer = answers.get(str(json.loads(body).get("SecretId")))
+        if answer is None:
+            error = b'{"__type":"ResourceNotFoundException","message":"no such secret"}'
+            return 400, _headers(_AWS_JSON, len(error)), error
+        return 200, _headers(_AWS_JSON, len(answer)), answer
+
+    stub.respond("secrets-manager", "GetSecretValue", get_secret_value)
+
+
+def answer_get_item(stub: ZeroLatencyAws, item: dict[str, Any] | None) -> None:
+    """`GetItem` always returns `item` (DynamoDB JSON), or no item when None."""
+    stub.answer_json("dynamodb", "GetItem", {"Item": item} if item is not None else {})

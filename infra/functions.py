@@ -1,0 +1,139 @@
+"""The one way this app builds a Lambda function, so that every function gets the same guard rails.
+
+Each `PipelineFunction` has:
+- the newest Python runtime Lambda offers (`RUNTIME`), on Graviton (`ARCHITECTURE`: cheaper per
+  GB-second than x86, and the wheels we ship are built for it by `infra.bundling`);
+- its own IAM role, starting with nothing but writing to its own log group; every other
+  permission is added by the construct that owns the function, action by action (`allow`);
+- an explicit log group with a retention period, and JSON logs (Lambda's `loggingFormat`), which
+  Powertools' structured logger writes anyway;
+- the Powertools public layer, and the Powertools service name and metric namespace from
+  `functions.core.contract`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from functions.core.contract import HANDLERS, Env, Metrics
+from infra.bundling import REPO_ROOT, function_code
+from infra.config import Settings
+from infra.nag import acknowledge
+from infra.retention import log_retention, removal_policy
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+"""The newest Python runtime in aws-cdk-lib 2.275 (cdk-nag's AwsSolutions-L1 insists on it)."""
+
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+POWERTOOLS_REQUIREMENT = re.compile(
+    r"^aws-lambda-powertools(?:\[[^\]]*\])?==(?P<version>[0-9][0-9a-z.]*)\s*$", re.M
+)
+
+
+def powertools_version(requirements: str) -> str:
+    """The Powertools version pinned in a requirements file (the one the tests run against)."""
+    match = POWERTOOLS_REQUIREMENT.search(requirements)
+    if match is None:
+        raise ValueError("requirements.txt must pin aws-lambda-powertools==X.Y.Z (the layer matches it)")
+    return match["version"]
+
+
+def powertools_layer(scope: Construct, settings: Settings) -> lambda_.ILayerVersion:
+    """The Powertools for AWS Lambda (Python) public layer, for the runtime, architecture and version.
+
+    Public layer rather than bundling Powertools: the callback function then ships only our own
+    code (tens of KB, fast to deploy and to cold-start), and AWS builds the layer for each
+    runtime and architecture. The layer's version number differs per Powertools release, so
+    unless `powertoolsLayerArn` pins one, the ARN is read at deploy time from the public SSM
+    parameter Powertools publishes in every region for each release:
+    `/aws/service/powertools/python/<arch>/<runtime>/<version>`.
+    """
+    if settings.powertools_layer_arn:
+        arn = settings.powertools_layer_arn
+    else:
+        version = powertools_version((REPO_ROOT / "requirements.txt").read_text())
+        parameter = f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
+        arn = ssm.StringParameter.value_for_string_parameter(scope, parameter)
+    return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)
+
+
+class PipelineFunction(Construct):
+    """One function of the pipeline: code, role, log group, layer and baseline environment."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service: str,
+        description: str,
+        memory_size: int,
+        timeout: cdk.Duration,
+        environment: Mapping[str, str],
+        settings: Settings,
+        layer: lambda_.ILayerVersion,
+        reserved_concurrency: int | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        handler = HANDLERS[service]
+        package = handler.split(".")[1]  # functions.<package>.handler.lambda_handler
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=log_retention(settings.log_retention_days),
+            removal_policy=removal_policy(settings),
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Runs the {service} function; only the permissions that function needs.",
+        )
+        self.allow(["logs:CreateLogStream", "logs:PutLogEvents"], [self.log_group.log_group_arn])
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=function_code(package, runtime=RUNTIME, architecture=ARCHITECTURE),
+            layers=[layer],
+            role=self.role,
+            memory_size=memory_size,
+            timeout=timeout,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            tracing=lambda_.Tracing.ACTIVE if settings.tracing else None,
+            reserved_concurrent_executions=reserved_concurrency or None,
+            environment={
+                Env.POWERTOOLS_SERVICE_NAME: service,
+                Env.POWERTOOLS_METRICS_NAMESPACE: Metrics.NAMESPACE,
+                Env.LOG_LEVEL: settings.log_level,
+                **environment,
+            },
+        )
+        if settings.tracing:
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions; "
+                "CDK adds them with Resource * only because tracing is enabled.",
+            )
+
+    def allow(self, actions: Iterable[str], resources: Iterable[str]) -> None:
+        """Grant exactly `actions` on exactly `resources` to this function's role."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(actions), resources=list(resources))
+        )

@@ -1,0 +1,155 @@
+"""The benchmarks run, with tiny repetitions, and produce well-formed figures (no timing asserted).
+
+Figures from a quick run mean nothing; these tests only keep `make bench` from rotting: every
+benchmark still drives the real handlers, its stub still answers what they call, and the report
+still renders. The asset and end-to-end benchmarks carry the `infra` and `e2e` markers of the
+tests they resemble (CDK bundling; the local stack on loopback).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from benchmarks import __main__ as bench_main
+from benchmarks import assets, callback, coldstart, cost, e2e
+from benchmarks.report import BenchmarkResult, Row, table
+from benchmarks.stats import percentile, summarize
+from benchmarks.stub import UnstubbedCall, ZeroLatencyAws, answer_get_item, answer_pipeline_writes
+
+
+def _well_formed(result: BenchmarkResult) -> None:
+    assert result.skipped is None, result.skipped
+    assert result.rows, "no rows"
+    for row in result.rows:
+        assert row.value > 0, row
+        assert math.isfinite(row.value), row
+        if row.baseline is not None:
+            assert row.baseline > 0, row
+            assert row.ratio is not None, row
+            assert math.isfinite(row.ratio), row
+    json.dumps(result.as_dict())  # results.json must be writable
+    assert result.name in table([result])
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+
+def test_percentiles_interpolate_between_closest_ranks() -> None:
+    samples = [float(value) for value in range(1, 101)]
+    assert percentile(samples, 0.5) == pytest.approx(50.5)
+    assert percentile(samples, 0.95) == pytest.approx(95.05)
+    assert percentile([3.0], 0.95) == 3.0
+    summary = summarize([5.0, 1.0, 3.0])
+    assert (summary.median, summary.minimum, summary.maximum, summary.n) == (3.0, 1.0, 5.0, 3)
+
+
+def test_a_row_meets_a_ratio_target_or_an_absolute_one() -> None:
+    ratio = Row("b", "c", "ms", value=12.0, baseline=10.0, baseline_label="floor", target_ratio=1.25)
+    assert ratio.ratio == pytest.approx(1.2)
+    assert ratio.met is True
+    absolute = Row("b", "c", "KB", value=120.0, baseline=10.0, baseline_label="core", target_max=100.0)
+    assert absolute.met is False
+    assert "MISSED" in table([BenchmarkResult("b", "t", rows=[absolute])])
+
+
+def test_the_stub_answers_at_botocores_http_layer_and_refuses_what_it_does_not_know() -> None:
+    stub = ZeroLatencyAws()
+    answer_pipeline_writes(stub)
+    answer_get_item(stub, {"job_id": {"S": "j"}, "status": {"S": "processing"}})
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b", aws_session_token="c"
+    )
+    stub.install(session)
+    try:
+        dynamodb = session.client("dynamodb")
+        assert dynamodb.get_item(TableName="t", Key={"job_id": {"S": "j"}})["Item"]["status"] == {
+            "S": "processing"
+        }
+        dynamodb.update_item(TableName="t", Key={"job_id": {"S": "j"}}, UpdateExpression="SET a = :a",
+                             ExpressionAttributeValues={":a": {"S": "x"}})  # fmt: skip
+        message_id = session.client("sns").publish(
+            TopicArn="arn:aws:sns:us-east-1:123456789012:t", Message="m"
+        )
+        assert message_id["MessageId"]
+        with pytest.raises((UnstubbedCall, ClientError)):
+            dynamodb.delete_table(TableName="t")
+    finally:
+        stub.uninstall()
+    assert stub.calls() == {"dynamodb.GetItem": 1, "dynamodb.UpdateItem": 1, "sns.Publish": 1}
+
+
+def test_dynamodb_item_sizes_follow_the_documented_rules() -> None:
+    item = {"id": {"S": "abc"}, "n": {"N": "12345"}, "b": {"B": "AAEC"}, "m": {"M": {"k": {"BOOL": True}}}}
+    # id 2+3, n 1+(5 digits -> 3+1), b 1+3 bytes, m 1+(3 + k 1 + 1 + 1)
+    assert cost.item_size(item) == 5 + 5 + 4 + 7
+    updated = cost.apply_update(
+        {"id": {"S": "abc"}},
+        {
+            "UpdateExpression": "SET #s = :s, r = if_not_exists(r, :r) REMOVE gone",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "done"}, ":r": {"S": "x"}},
+        },
+    )
+    assert updated == {"id": {"S": "abc"}, "status": {"S": "done"}, "r": {"S": "x"}}
+    assert cost.write_units(100, 1025) == 2
+    assert cost.read_units(4097) == 2
+
+
+# --- the benchmarks, quick -----------------------------------------------------------------------
+
+
+def test_callback_benchmark_runs_the_real_handler_against_its_floor() -> None:
+    result = callback.run(quick=True)
+    _well_formed(result)
+    assert {row.case.split(" body")[0] for row in result.rows} == {"1 KB", "100 KB"}
+    assert result.details["aws_calls_per_delivery"]["100 KB"] == {
+        "dynamodb.GetItem": 1,
+        "dynamodb.UpdateItem": 2,
+        "sns.Publish": 1,
+    }
+    assert "gzip.compress" in result.details["breakdown_ms_per_delivery"]["100 KB"]
+
+
+def test_coldstart_benchmark_serves_a_first_event_in_a_fresh_process() -> None:
+    result = coldstart.run(quick=True)
+    _well_formed(result)
+    [row] = result.rows
+    assert row.case.startswith("callback")
+    assert row.target_ratio == coldstart.TARGET_CALLBACK
+
+
+def test_cost_benchmark_prices_a_job() -> None:
+    result = cost.run(quick=True)
+    _well_formed(result)
+    [figures] = result.details["per_recording"].values()
+    assert figures["units"]["wru"] > 0
+    assert figures["storage"].startswith("inline")
+
+
+@pytest.mark.infra
+def test_asset_benchmark_measures_the_bundles() -> None:
+    result = assets.run(quick=True)
+    _well_formed(result)
+    assert result.details["bytes"]["callback"]["zipped"] < result.details["bytes"]["callback"]["unzipped"]
+
+
+@pytest.mark.e2e
+def test_e2e_benchmark_times_jobs_through_the_local_stack() -> None:
+    result = e2e.run(quick=True)
+    _well_formed(result)
+    assert len(result.rows) == 4
+
+
+def test_main_writes_results_json(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    assert bench_main.main(["--quick", "--only", "callback", "--output", str(output)]) == 0
+    document = json.loads(output.read_text())
+    assert document["quick"] is True
+    assert set(document["benchmarks"]) == {"callback"}
+    assert document["benchmarks"]["callback"]["rows"][0]["ratio"] > 0
