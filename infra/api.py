@@ -194,7 +194,7 @@ class TranscriptionApi(Construct):
         environment = {
             Env.JOBS_TABLE: jobs_table.table_name,
             Env.IDEMPOTENCY_TABLE: idempotency_table.table_name,
-            Env.DEEPGRAM_API_KEY_SECRET: secrets.deepgram_api_key_id,
+            Env.DEEPGRAM_API_KEY_SECRET: secrets.deepgram_api_key_secret_ref,
             Env.CALLBACK_SIGNING_SECRET: secrets.callback_signing.secret_arn,
             Env.CALLBACK_URL: callback_url,
             Env.CALLBACK_METHOD: settings.callback_method,
@@ -215,7 +215,8 @@ class TranscriptionApi(Construct):
             settings=settings,
             layer=layer,
         )
-        submit.allow(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"], [jobs_table.table_arn])
+        # The submit function writes the job record and never reads it back.
+        submit.allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [jobs_table.table_arn])
         submit.allow(
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             [idempotency_table.table_arn],

@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.core.contract import PRODUCT, DgTokenMode
+from functions.core.settings import (
+    CALLBACK_METHODS,
+    DEEPGRAM_REQUEST_BUDGET_SECONDS,
+    MAX_RESULT_URL_TTL_SECONDS,
+)
 
 ContextReader = Callable[[str], Any]
 """How settings see the context: `app.node.try_get_context` or `dict.get`."""
 
-CALLBACK_METHODS = ("POST", "PUT")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -32,10 +36,10 @@ LOG_RETENTION_DAYS = (
 )
 # fmt: on
 
-# One submission's Deepgram requests, timeout x (retries + 1), must fit in this: the submit function
-# times out at 28 s (infra/api.py) and API Gateway gives up at 29 s. The function code checks the
-# same bound when it starts.
-DEEPGRAM_REQUEST_BUDGET_SECONDS = 27
+# CALLBACK_METHODS, DEEPGRAM_REQUEST_BUDGET_SECONDS and MAX_RESULT_URL_TTL_SECONDS come from the
+# functions' settings, which check the same bounds when they start. One submission's Deepgram
+# requests, timeout x (retries + 1), must fit in the budget: the submit function times out at 28 s
+# (infra/api.py) and API Gateway gives up at 29 s.
 
 _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$"
@@ -46,6 +50,7 @@ _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_API_KEY_IDS = re.compile(r"^[^\s,]+(,[^\s,]+)*$")
 
 
 def _default_stack_name() -> str:
@@ -65,7 +70,8 @@ CONTEXT_KEYS: Mapping[str, tuple[str, str]] = {
     ),
     "deepgramApiKeyId": (
         "(unset)",
-        "The key's `api_key_id` (not the key) for the optional `dg-token` check.",
+        "`api_key_id` of the Deepgram key (not the key) for the optional `dg-token` check; a "
+        "comma-separated list (`<old id>,<new id>`) while rotating the key.",
     ),
     "dgTokenMode": (
         "if-present with an API key id, else off",
@@ -76,10 +82,15 @@ CONTEXT_KEYS: Mapping[str, tuple[str, str]] = {
     "deepgramTimeoutSeconds": ("10", "Timeout of one Deepgram submit request."),
     "deepgramMaxRetries": (
         "0",
-        "SDK retries of a failed submit request (0 or 1; timeout x (retries+1) <= 27 s).",
+        f"SDK retries of a failed submit request (0 or 1; timeout x (retries+1) <= "
+        f"{DEEPGRAM_REQUEST_BUDGET_SECONDS} s).",
     ),
     "retentionDays": ("30", "Days a job record and its stored result are kept (DynamoDB TTL, S3 lifecycle)."),
-    "resultUrlTtlSeconds": ("900", "Lifetime of the presigned result URL returned by GET (60-43200)."),
+    "resultUrlTtlSeconds": (
+        "900",
+        f"Lifetime of the presigned result URL returned by GET (60-{MAX_RESULT_URL_TTL_SECONDS}; "
+        "the URL is signed with the function's temporary credentials, which expire).",
+    ),
     "logRetentionDays": ("30", "Retention of every log group (a CloudWatch Logs retention value)."),
     "logLevel": ("INFO", "Powertools log level of the functions: DEBUG, INFO, WARNING or ERROR."),
     "tracing": ("false", "X-Ray tracing on the API stage and the functions."),
@@ -152,7 +163,7 @@ class Settings:
     stack_name: str = _default_stack_name()
     stage_name: str = "v1"
     deepgram_api_key_secret: str = ""
-    deepgram_api_key_id: str = ""
+    deepgram_api_key_id: str = ""  # Deepgram's `api_key_id`(s), comma-separated; for the dg-token check
     dg_token_mode: str = DgTokenMode.OFF
     deepgram_base_url: str = ""
     callback_method: str = "POST"
@@ -181,7 +192,7 @@ class Settings:
         """Read and validate every key; raise `ConfigError` naming all the bad ones."""
         default = cls()
         read = _Reader(context)
-        api_key_id = read.text("deepgramApiKeyId")
+        api_key_id = read.api_key_ids("deepgramApiKeyId")
         default_mode = DgTokenMode.IF_PRESENT if api_key_id else DgTokenMode.OFF
         dg_token_mode = read.choice("dgTokenMode", DgTokenMode.ALL, default_mode, upper=False)
         if dg_token_mode != DgTokenMode.OFF and not api_key_id:
@@ -206,7 +217,7 @@ class Settings:
             deepgram_max_retries=retries,
             retention_days=read.integer("retentionDays", default.retention_days, 1, 3650),
             result_url_ttl_seconds=read.integer(
-                "resultUrlTtlSeconds", default.result_url_ttl_seconds, 60, 43_200
+                "resultUrlTtlSeconds", default.result_url_ttl_seconds, 60, MAX_RESULT_URL_TTL_SECONDS
             ),
             log_retention_days=read.log_retention("logRetentionDays", default.log_retention_days),
             log_level=read.choice("logLevel", LOG_LEVELS, default.log_level),
@@ -324,6 +335,17 @@ class _Reader:
             )
             return default
         return days
+
+    def api_key_ids(self, key: str) -> str:
+        """One Deepgram `api_key_id`, or several separated by commas, passed on unchanged."""
+        value = self.text(key)
+        if value and not _API_KEY_IDS.match(value):
+            self.problem(
+                key,
+                f"give key identifiers separated by commas, with no spaces or empty entries, got {value!r}",
+            )
+            return ""
+        return value
 
     def url(self, key: str, *, https_only: bool = False) -> str:
         value = self.text(key)

@@ -2,6 +2,9 @@
 
 - CallbackErrors, CallbackThrottles: any failed or throttled callback invocation. Deepgram retries
   a delivery for about 5 minutes, then the transcript is gone for good.
+- CallbackFaults: the callback answered 503 because DynamoDB, S3, SNS or Secrets Manager failed.
+  The invocation itself succeeds (Lambda's Errors metric misses it), but if the fault lasts
+  through Deepgram's retries the transcript is lost just the same.
 - CallbacksRejected: at least `rejectedCallbacksThreshold` rejected callbacks: someone is probing
   the public URL, or the callback credentials no longer match.
 - Submit5xx: the API answered 5XX: submissions (or status reads) are failing.
@@ -33,6 +36,7 @@ from constructs import Construct
 
 from functions.core.contract import Metrics, Services
 from infra.config import Settings
+from infra.retention import removal_policy
 
 PERIOD = cdk.Duration.minutes(5)
 SERVICE_DIMENSION = "service"
@@ -79,6 +83,14 @@ class Monitoring(Construct):
             callback_function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM),
             threshold=1,
             description="The callback function was throttled (reserved concurrency or account limit).",
+        )
+        self._alarm(
+            "CallbackFaults",
+            service_metric(Metrics.CALLBACK_FAULTS, Services.CALLBACK),
+            threshold=1,
+            description="The callback answered 503 because a dependency (DynamoDB, S3, SNS or Secrets "
+            "Manager) failed. Deepgram retries, but gives up after 10 attempts and the transcript is "
+            "lost. Check the callback function's logs.",
         )
         self._alarm(
             "CallbacksRejected",
@@ -144,7 +156,7 @@ class Monitoring(Construct):
                 "AlarmTopicKey",
                 description="Encrypts the alarm notifications topic.",
                 enable_key_rotation=True,
-                removal_policy=cdk.RemovalPolicy.DESTROY,
+                removal_policy=removal_policy(settings),
             )
             key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
             topic = sns.Topic(

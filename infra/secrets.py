@@ -1,13 +1,18 @@
 """The two secrets of the pipeline.
 
 - The Deepgram API key. Only the submit function can read it. Either the stack creates a secret
-  holding a placeholder, which you replace once with `aws secretsmanager put-secret-value`
-  (CloudFormation never writes it again, because the template does not change), or it uses an
-  existing secret named by `deepgramApiKeySecret`. Secrets Manager cannot rotate a Deepgram key
-  itself: rotate it in Deepgram's console and put the new value.
-- The callback signing secret: 64 random letters and digits (no punctuation, since the value is
-  an HMAC key that also travels inside the callback URL's credentials). The submit function
-  derives per-job callback credentials from it and the callback function checks them.
+  holding a placeholder (`contract.DEEPGRAM_API_KEY_PLACEHOLDER`), which you replace once with
+  `aws secretsmanager put-secret-value` (CloudFormation never writes it again, because the
+  template does not change), or it uses an existing secret named by `deepgramApiKeySecret`.
+  Secrets Manager cannot rotate a Deepgram key itself: create the new key in Deepgram's console
+  and put it into the secret. A new key has a new `api_key_id`, which the callback's `dg-token`
+  check compares against: with `dgTokenMode` if-present or required, first deploy with
+  `-c deepgramApiKeyId=<old id>,<new id>`, then put the new key, and once no job submitted with
+  the old key is pending, deploy again with only the new id (and revoke the old key).
+- The callback signing secret: 64 random letters and digits (no punctuation, so the value is
+  safe to handle in shells and environment files). It never leaves AWS: the submit function
+  derives a per-job HMAC from it, which travels inside that job's callback URL credentials, and
+  the callback function recomputes the HMAC to check them.
 """
 
 from __future__ import annotations
@@ -21,9 +26,8 @@ from infra.config import Settings
 from infra.nag import acknowledge
 from infra.retention import removal_policy
 
-"""What the created Deepgram key secret holds until you put the real key."""
-
 SIGNING_SECRET_LENGTH = 64
+"""Length of the generated callback signing secret (letters and digits)."""
 
 
 class Secrets(Construct):
@@ -35,12 +39,18 @@ class Secrets(Construct):
         reference = settings.deepgram_api_key_secret
 
         self.deepgram_api_key: secretsmanager.ISecret
+        self.deepgram_api_key_secret_ref: str
+        """The Deepgram key secret's ARN, or its name if given by name: what the submit function
+        passes to GetSecretValue. Not Deepgram's `api_key_id` (see `Settings.deepgram_api_key_id`)."""
+        self.deepgram_api_key_resources: list[str]
+        """The IAM resources that cover the Deepgram key secret."""
         if not reference:
             created = secretsmanager.Secret(
                 self,
                 "DeepgramApiKey",
                 description="Deepgram API key used by the submit function. Replace the placeholder with "
                 "`aws secretsmanager put-secret-value`.",
+                # Not a secret: a marker the submit function recognises until you put the real key.
                 secret_string_value=cdk.SecretValue.unsafe_plain_text(DEEPGRAM_API_KEY_PLACEHOLDER),
                 removal_policy=retain_or_destroy,
             )
@@ -51,13 +61,13 @@ class Secrets(Construct):
                 "Deepgram's console (or its Management API) and then put into this secret.",
             )
             self.deepgram_api_key = created
-            self.deepgram_api_key_id = created.secret_arn
+            self.deepgram_api_key_secret_ref = created.secret_arn
             self.deepgram_api_key_resources = [created.secret_arn]
         elif settings.deepgram_secret_is_arn:
             self.deepgram_api_key = secretsmanager.Secret.from_secret_complete_arn(
                 self, "DeepgramApiKey", reference
             )
-            self.deepgram_api_key_id = reference
+            self.deepgram_api_key_secret_ref = reference
             self.deepgram_api_key_resources = [reference]
         else:
             self.deepgram_api_key = secretsmanager.Secret.from_secret_name_v2(
@@ -65,7 +75,7 @@ class Secrets(Construct):
             )
             # The name is enough for GetSecretValue. IAM needs the ARN, which ends in a random
             # 6-character suffix that only Secrets Manager knows: match it with "-??????".
-            self.deepgram_api_key_id = reference
+            self.deepgram_api_key_secret_ref = reference
             self.deepgram_api_key_resources = [f"{self.deepgram_api_key.secret_arn}-??????"]
 
         self.callback_signing = secretsmanager.Secret(

@@ -88,7 +88,7 @@ class TranscriptionStack(cdk.Stack):
             "IdempotencyTableName": (storage.idempotency_table.table_name, "Powertools idempotency records."),
             "ResultsBucketName": (storage.results_bucket.bucket_name, "S3 bucket of stored transcripts."),
             "DeepgramApiKeySecret": (
-                secrets.deepgram_api_key_id,
+                secrets.deepgram_api_key_secret_ref,
                 "Put your Deepgram API key here: aws secretsmanager put-secret-value --secret-id <this>.",
             ),
         }

@@ -47,7 +47,7 @@ def rest_api_event(
     query: Mapping[str, Sequence[str]] | None = None,
     path_parameters: Mapping[str, str] | None = None,
     body: bytes = b"",
-    stage: str = "prod",
+    stage: str = "v1",
     user_arn: str | None = f"arn:aws:iam::{ACCOUNT_ID}:user/local-developer",
     source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:

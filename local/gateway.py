@@ -44,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote
 
-from functions.core.contract import HANDLERS, PRODUCT, Api, Services
+from functions.core.contract import HANDLERS, PRODUCT, Api, CallbackTiming, Services
 from local.events import LambdaContext, function_url_event, rest_api_event
 
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -159,7 +159,8 @@ class Functions:
 
 
 def build_functions() -> Functions:
-    """The three functions, sized as `infra/` deploys them.
+    """The three functions, with the timeouts and memory `infra/` deploys them with (the callback's
+    timeout is the contract's; importing `infra/` here would start the CDK's Node runtime).
 
     Submit and callback both emit Powertools metrics, whose state is shared process-wide (see
     the module docstring): they take turns on one lock. Status emits none and runs alongside.
@@ -181,7 +182,7 @@ def build_functions() -> Functions:
         callback=LocalFunction(
             f"{PRODUCT}-{Services.CALLBACK}",
             load_handler(Services.CALLBACK),
-            timeout_seconds=30,
+            timeout_seconds=CallbackTiming.FUNCTION_TIMEOUT_SECONDS,
             memory_mb=512,
             lock=metrics_lock,
         ),
@@ -406,6 +407,7 @@ class LocalHttpServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a burst of concurrent clients must not be reset by a full backlog
 
     def __init__(
         self,
@@ -453,6 +455,7 @@ class _Handler(BaseHTTPRequestHandler):
     """HTTP plumbing only: read the request, ask the app, write the answer, log one line."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are written apart: don't wait 40 ms between them
     timeout = 60  # seconds an idle keep-alive connection is kept
     server_version = "local-gateway"
 

@@ -17,14 +17,20 @@ from botocore.exceptions import ClientError
 class AwsFaults:
     def __init__(self) -> None:
         self._pending: dict[tuple[str, str], int] = {}
+        self._skips: dict[tuple[str, str], int] = {}
         self.injected: list[tuple[str, str]] = []
 
-    def fail(self, service: str, operation: str, *, times: int = 1) -> None:
-        """Make the next `times` calls of `operation` (e.g. "dynamodb", "UpdateItem") fail."""
+    def fail(self, service: str, operation: str, *, times: int = 1, after: int = 0) -> None:
+        """Make `times` calls of `operation` (e.g. "dynamodb", "UpdateItem") fail, once `after`
+        calls have gone through."""
         self._pending[(service, operation)] = self._pending.get((service, operation), 0) + times
+        self._skips[(service, operation)] = after
 
     def __call__(self, model: Any, **_: Any) -> None:
         key = (model.service_model.service_name, model.name)
+        if self._skips.get(key, 0) > 0:
+            self._skips[key] -= 1
+            return
         if self._pending.get(key, 0) > 0:
             self._pending[key] -= 1
             self.injected.append(key)

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.callback.logic import CallbackConfig, CallbackRequest, CallbackResult, CallbackService
 from functions.core import contract
-from functions.core.adapters.aws import LazyClient, client
+from functions.core.adapters.aws import LazyClient, client, warm_up_in_lambda
 from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.adapters.s3 import S3ResultBlobStore
 from functions.core.adapters.secrets import CachedSecrets
@@ -41,7 +41,7 @@ def callback_service() -> CallbackService:
         return CallbackConfig(
             signing_key=secrets.get(settings.callback_signing_secret_id),
             dg_token_mode=settings.dg_token_mode,
-            deepgram_api_key_id=settings.deepgram_api_key_id,
+            deepgram_api_key_ids=settings.deepgram_api_key_ids,
         )
 
     return CallbackService(
@@ -64,6 +64,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "headers": {"Content-Type": "application/json", **result.headers},
         "body": json.dumps(result.body),
     }
+
 
 
 def _to_request(event: dict[str, Any]) -> CallbackRequest:
@@ -107,3 +108,6 @@ def _observe(result: CallbackResult, body_bytes: int) -> None:
         logger.warning("callback rejected", extra={**details, "reason": result.reason})
     if result.published:
         metrics.add_metric(name=names.NOTIFICATIONS_PUBLISHED, unit=MetricUnit.Count, value=1)
+
+
+warm_up_in_lambda(callback_service)

@@ -5,7 +5,8 @@ good, and it may deliver the same body more than once. So the rules are:
 
 * nothing is stored for a request that fails authentication or correlation (4xx);
 * the body is stored durably *before* any 2xx;
-* a fault in DynamoDB, S3 or SNS answers 503, so Deepgram retries and nothing is lost;
+* a fault in DynamoDB, S3, SNS or Secrets Manager answers 503, so Deepgram retries and nothing
+  is lost;
 * the job moves to its final state by one conditional write, which also takes a short
   *notification lease*: only the lease holder publishes, and it records the publication.
   A repeated delivery of the same body answers 200 and changes nothing; a delivery that finds
@@ -18,7 +19,6 @@ The lease outlives the function's timeout but expires before Deepgram's next ret
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import uuid
@@ -26,19 +26,19 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from functions.core import result_storage
 from functions.core.callback_auth import dg_token_problem, is_valid_secret, parse_basic_authorization
-from functions.core.contract import CallbackTiming, ResultsBucket
-from functions.core.jobs import Job, JobStatus, StoredResult, is_valid_job_id, isoformat, parse_isoformat
+from functions.core.contract import CallbackTiming
+from functions.core.jobs import Job, JobStatus, is_valid_job_id, isoformat, parse_isoformat
 from functions.core.notifications import build_notification
 from functions.core.ports import DependencyError, JobRepository, NotificationPublisher, ResultBlobStore
 from functions.core.transcript import CallbackOutcome, InvalidCallbackBody, classify, extra_fields, summarize
 
 NOTIFICATION_LEASE = timedelta(seconds=CallbackTiming.NOTIFICATION_LEASE_SECONDS)
-INLINE_MAX_STORED_BYTES = 300 * 1024  # leaves room under DynamoDB's 400 KB item limit
-COMPRESS_MAX_RAW_BYTES = 2 * 1024 * 1024  # larger bodies go to S3 as they came: compressing costs ack time
-GZIP_LEVEL = 6
+
+Outcome = Literal["accepted", "duplicate", "rejected", "retry"]
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,9 @@ class CallbackRequest:
 class CallbackResult:
     status_code: int
     body: dict[str, Any]
-    outcome: str  # accepted | duplicate | rejected | retry: for metrics and logs
+    outcome: Outcome
     reason: str | None = None
+    detail: str | None = None  # for the logs only, never for the (unauthenticated) caller
     job_id: str | None = None
     request_id: str | None = None
     seconds_since_submit: float | None = None
@@ -66,7 +67,7 @@ class CallbackResult:
 class CallbackConfig:
     signing_key: str
     dg_token_mode: str
-    deepgram_api_key_id: str
+    deepgram_api_key_ids: tuple[str, ...]
 
 
 def _reject(status: int, reason: str, message: str, **context: Any) -> CallbackResult:
@@ -100,21 +101,19 @@ class CallbackService:
         except DependencyError as error:
             return CallbackResult(
                 status_code=503,
-                body={"error": {"code": "dependency_unavailable", "message": str(error)}},
+                body={"error": {"code": "temporarily_unavailable", "message": "retry later"}},
                 outcome="retry",
                 reason="dependency_unavailable",
-                headers={"Retry-After": "30"},
+                detail=str(error),
+                headers={"Retry-After": str(CallbackTiming.DEEPGRAM_RETRY_INTERVAL_SECONDS)},
             )
 
     def _handle(self, request: CallbackRequest) -> CallbackResult:
         config = self._config_source()
-        payload = _parse_json_object(request.body)
-        authenticated = _authenticate(config, request, payload)
+        authenticated = _authenticate(config, request)
         if isinstance(authenticated, CallbackResult):
             return authenticated
-        job_id = authenticated
-        if payload is None:
-            return _reject(400, "invalid_body", "callback body is not a JSON object", job_id=job_id)
+        job_id, payload = authenticated
         try:
             outcome = classify(payload)
         except InvalidCallbackBody as error:
@@ -128,45 +127,32 @@ class CallbackService:
         job = self._jobs.get(job_id)
         if job is None:
             return _reject(404, "unknown_job", "no such job", **context)
-        if job.request_id and outcome.request_id != job.request_id:
+        if _belongs_to_another_request(job, outcome):
             return _reject(403, "request_mismatch", "request_id does not belong to this job", **context)
 
         sha256 = hashlib.sha256(body).hexdigest()
         if not job.awaiting_result:
-            return self._repeat(job, sha256, context)
+            return self._already_finished(job, sha256, context)
 
         now = self._clock()
-        stored = self._store(job_id, body, sha256)
-        lease_token = uuid.uuid4().hex
+        encoded = result_storage.encode(job_id, body, sha256)
+        if encoded.stored.s3_key and encoded.object_data is not None:
+            self._blobs.put(
+                encoded.stored.s3_key, encoded.object_data, content_encoding=encoded.stored.content_encoding
+            )
         finished = replace(
             job,
             status=JobStatus.COMPLETED if outcome.succeeded else JobStatus.FAILED,
             request_id=job.request_id or outcome.request_id,
-            result=stored,
+            result=encoded.stored,
             summary=summarize(payload) if outcome.succeeded else None,
             error=outcome.error,
             completed_at=isoformat(now),
             updated_at=isoformat(now),
         )
-        won = self._jobs.finish(
-            job_id,
-            status=finished.status,
-            request_id=outcome.request_id,
-            result=stored,
-            summary=finished.summary,
-            error=finished.error,
-            at=now,
-            lease_token=lease_token,
-            lease_until=now + NOTIFICATION_LEASE,
-        )
-        if not won:
-            # A concurrent delivery finished the job first: this one is a duplicate or a conflict.
-            current = self._jobs.get(job_id)
-            if current is None:
-                return _reject(404, "unknown_job", "no such job", **context)
-            if stored.s3_key and (current.result is None or current.result.s3_key != stored.s3_key):
-                self._blobs.delete(stored.s3_key)
-            return self._repeat(current, sha256, context)
+        lease_token = uuid.uuid4().hex
+        if not self._jobs.finish(finished, lease_token=lease_token, lease_until=now + NOTIFICATION_LEASE):
+            return self._lost_the_race(job_id, encoded.stored.s3_key, outcome, sha256, context)
 
         self._publish(finished, lease_token)
         started = parse_isoformat(job.submitted_at or job.created_at)
@@ -180,10 +166,30 @@ class CallbackService:
             **context,
         )
 
-    def _repeat(self, job: Job, sha256: str, context: dict[str, Any]) -> CallbackResult:
+    def _lost_the_race(
+        self, job_id: str, s3_key: str | None, outcome: CallbackOutcome, sha256: str, context: dict[str, Any]
+    ) -> CallbackResult:
+        """The conditional write failed: the job changed since it was read."""
+        current = self._jobs.get(job_id)
+        if current is None:
+            return _reject(404, "unknown_job", "no such job", **context)
+        if s3_key and (current.result is None or current.result.s3_key != s3_key):
+            self._blobs.delete(s3_key)
+        if current.awaiting_result or _belongs_to_another_request(current, outcome):
+            # Still awaiting: the submit function stored a request_id this body does not carry.
+            return _reject(403, "request_mismatch", "request_id does not belong to this job", **context)
+        return self._already_finished(current, sha256, context)
+
+    def _already_finished(self, job: Job, sha256: str, context: dict[str, Any]) -> CallbackResult:
         """A delivery for a job that already has its result: a duplicate or a conflict."""
         if job.result is None or job.result.sha256 != sha256:
-            return _reject(409, "already_finished", f"job is already {job.status.value}", **context)
+            return _reject(
+                409,
+                "already_finished",
+                f"job is already {job.status.value} with another result",
+                detail=f"stored sha256 {job.result.sha256 if job.result else None}, received {sha256}",
+                **context,
+            )
         published = False
         if job.notified_at is None:
             now = self._clock()
@@ -213,55 +219,64 @@ class CallbackService:
         with suppress(DependencyError):
             self._jobs.mark_notified(job.job_id, message_id, self._clock())
 
-    def _store(self, job_id: str, body: bytes, sha256: str) -> StoredResult:
-        """Keep the body durably: gzip in the job item when small enough, else an S3 object."""
-        data, encoding = body, "identity"
-        if len(body) <= COMPRESS_MAX_RAW_BYTES:
-            data, encoding = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0), "gzip"
-            if len(data) <= INLINE_MAX_STORED_BYTES:
-                return StoredResult(
-                    storage="inline",
-                    size_bytes=len(body),
-                    sha256=sha256,
-                    content_encoding=encoding,
-                    inline_data=data,
-                )
-        suffix = ".json.gz" if encoding == "gzip" else ".json"
-        key = f"{ResultsBucket.RESULTS_PREFIX}{job_id}/{sha256}{suffix}"
-        self._blobs.put(key, data, content_encoding=encoding)
-        return StoredResult(
-            storage="s3", size_bytes=len(body), sha256=sha256, content_encoding=encoding, s3_key=key
-        )
+
+def _belongs_to_another_request(job: Job, outcome: CallbackOutcome) -> bool:
+    """Once the job's request_id is known, a body naming another one is not this job's result.
+
+    A body naming none (failure callbacks are undocumented) is accepted on its credentials."""
+    return bool(job.request_id and outcome.request_id and outcome.request_id != job.request_id)
 
 
 def _authenticate(
-    config: CallbackConfig, request: CallbackRequest, payload: dict[str, Any] | None
-) -> str | CallbackResult:
-    """The job id the request proves it may write to, or the rejection.
+    config: CallbackConfig, request: CallbackRequest
+) -> tuple[str, dict[str, Any]] | CallbackResult:
+    """The job id the request proves it may write to, with the parsed body; or the rejection.
 
     Proof is the job's Basic Auth credentials, or its `callback_secret` in `metadata.extra`.
-    Credentials that are presented must be valid, and both proofs must name the same job."""
+    Credentials that are presented must be valid, and both proofs must name the same job. The
+    cheap checks (dg-token, Basic) come before the body is parsed."""
+    basic_job_id = _check_headers(config, request.headers)
+    if isinstance(basic_job_id, CallbackResult):
+        return basic_job_id
+    payload = _parse_json_object(request.body)
+    if payload is None:
+        if basic_job_id is None:
+            return _reject(401, "missing_credentials", "no valid callback credentials")
+        return _reject(400, "invalid_body", "callback body is not a JSON object", job_id=basic_job_id)
+    job_id = _check_extra(config, extra_fields(payload), basic_job_id)
+    if isinstance(job_id, CallbackResult):
+        return job_id
+    return job_id, payload
+
+
+def _check_headers(config: CallbackConfig, headers: Mapping[str, str]) -> str | CallbackResult | None:
+    """The job named by valid Basic credentials (None if there are none), or the rejection."""
     token_problem = dg_token_problem(
-        config.dg_token_mode, config.deepgram_api_key_id, request.headers.get("dg-token")
+        config.dg_token_mode, config.deepgram_api_key_ids, headers.get("dg-token")
     )
     if token_problem:
         return _reject(401, token_problem, "dg-token header does not match the configured API key id")
+    if "authorization" not in headers:
+        return None
+    basic = parse_basic_authorization(headers["authorization"])
+    if basic is None or not _proves_job(config.signing_key, basic.username, basic.password):
+        return _reject(401, "bad_credentials", "callback credentials are not valid")
+    return basic.username
 
-    basic = parse_basic_authorization(request.headers.get("authorization"))
-    basic_job_id: str | None = None
-    if basic is not None:
-        if not _proves_job(config.signing_key, basic.username, basic.password):
+
+def _check_extra(
+    config: CallbackConfig, extra: dict[str, Any], basic_job_id: str | None
+) -> str | CallbackResult:
+    """The authenticated job id, given what `metadata.extra` proves; or the rejection."""
+    secret_job_id: str | None = None
+    if "job_id" in extra or "callback_secret" in extra:
+        if not _proves_job(config.signing_key, extra.get("job_id"), extra.get("callback_secret")):
             return _reject(401, "bad_credentials", "callback credentials are not valid")
-        basic_job_id = basic.username
-
-    extra = extra_fields(payload) if payload is not None else {}
-    extra_job_id, extra_secret = extra.get("job_id"), extra.get("callback_secret")
-    secret_job_id = extra_job_id if _proves_job(config.signing_key, extra_job_id, extra_secret) else None
+        secret_job_id = str(extra["job_id"])
     if basic_job_id and secret_job_id and basic_job_id != secret_job_id:
         return _reject(401, "credentials_conflict", "credentials name two different jobs")
-    return (
-        basic_job_id or secret_job_id or _reject(401, "missing_credentials", "no valid callback credentials")
-    )
+    job_id = basic_job_id or secret_job_id
+    return job_id if job_id else _reject(401, "missing_credentials", "no valid callback credentials")
 
 
 def _proves_job(signing_key: str, job_id: Any, secret: Any) -> bool:
@@ -276,6 +291,6 @@ def _proves_job(signing_key: str, job_id: Any, secret: Any) -> bool:
 def _parse_json_object(body: bytes) -> dict[str, Any] | None:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return payload if isinstance(payload, dict) else None

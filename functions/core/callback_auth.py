@@ -64,16 +64,17 @@ def parse_basic_authorization(header: str | None) -> BasicCredentials | None:
     return BasicCredentials(username=username, password=password)
 
 
-def dg_token_problem(mode: str, expected_key_id: str, presented: str | None) -> str | None:
+def dg_token_problem(mode: str, expected_key_ids: tuple[str, ...], presented: str | None) -> str | None:
     """Why the `dg-token` header is unacceptable under `mode`, or None if it is acceptable.
 
     Deepgram stopped promising the header on 2026-10-27, so `if-present` tolerates its absence
     but still rejects a wrong value; `required` is for accounts that know their traffic sends it.
+    Several identifiers may be expected while a key is being rotated.
     """
     if mode == DgTokenMode.OFF:
         return None
     if not presented:
         return "dg_token_missing" if mode == DgTokenMode.REQUIRED else None
-    if not hmac.compare_digest(presented.strip().encode(), expected_key_id.encode()):
-        return "dg_token_mismatch"
-    return None
+    token = presented.strip().encode()
+    matches = [hmac.compare_digest(token, expected.encode()) for expected in expected_key_ids]
+    return None if any(matches) else "dg_token_mismatch"

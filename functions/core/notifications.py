@@ -22,7 +22,6 @@ MAX_MESSAGE_BYTES = 64 * 1024  # well under SNS's 256 KB; metadata and summary a
 class OutgoingNotification:
     message: str
     attributes: dict[str, str]
-    deduplication_id: str  # stable per job: lets subscribers drop a rare redelivery
 
 
 def build_notification(job: Job) -> OutgoingNotification:
@@ -56,4 +55,4 @@ def build_notification(job: Job) -> OutgoingNotification:
         message = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
     attributes = {Notification.ATTR_EVENT_TYPE: event_type, Notification.ATTR_STATUS: job.status.value}
     attributes.update({Notification.ATTR_METADATA_PREFIX + key: value for key, value in job.metadata.items()})
-    return OutgoingNotification(message=message, attributes=attributes, deduplication_id=job.job_id)
+    return OutgoingNotification(message=message, attributes=attributes)

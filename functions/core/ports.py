@@ -7,9 +7,9 @@ fault-injecting implementations, and the logic never imports an AWS SDK.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from functions.core.jobs import Job, JobError, JobStatus, StoredResult
+from functions.core.jobs import Job, JobError
 from functions.core.notifications import OutgoingNotification
 
 
@@ -26,22 +26,11 @@ class JobRepository(Protocol):
 
     def mark_submit_failed(self, job_id: str, error: JobError, *, ambiguous: bool, at: datetime) -> None: ...
 
-    def finish(
-        self,
-        job_id: str,
-        *,
-        status: JobStatus,
-        request_id: str | None,
-        result: StoredResult,
-        summary: dict[str, Any] | None,
-        error: JobError | None,
-        at: datetime,
-        lease_token: str,
-        lease_until: datetime,
-    ) -> bool:
-        """Move an awaiting job to its final state and take the notification lease, atomically.
+    def finish(self, job: Job, *, lease_token: str, lease_until: datetime) -> bool:
+        """Store `job`'s final state and take the notification lease, in one conditional write.
 
-        Returns False, changing nothing, if the job is no longer awaiting a result."""
+        Applies only while the stored job awaits a result and its request_id, once known, is
+        `job.request_id`. Returns False, changing nothing, otherwise."""
         ...
 
     def claim_notification(self, job_id: str, lease_token: str, *, now: datetime, until: datetime) -> bool:
@@ -65,7 +54,3 @@ class NotificationPublisher(Protocol):
     def publish(self, notification: OutgoingNotification) -> str:
         """Publish and return the message id."""
         ...
-
-
-class SecretSource(Protocol):
-    def get(self, secret_id: str) -> str: ...

@@ -19,6 +19,11 @@ DEFAULT_DEEPGRAM_TIMEOUT_SECONDS = 10.0
 # 29 s: by default the client retries instead, safely, with an Idempotency-Key.
 DEFAULT_DEEPGRAM_MAX_RETRIES = 0
 DEFAULT_RESULT_URL_TTL_SECONDS = 900
+# Presigned URLs are signed with the function role's temporary credentials, which may expire
+# sooner than a longer lifetime would promise.
+MAX_RESULT_URL_TTL_SECONDS = 3600
+# One Deepgram submission, retries included, must end well inside API Gateway's 29 s.
+DEEPGRAM_REQUEST_BUDGET_SECONDS = 27
 DEFAULT_SECRETS_MAX_AGE_SECONDS = 300
 CALLBACK_METHODS = ("POST", "PUT")
 
@@ -118,9 +123,11 @@ class SubmitSettings:
         )
         if "_" in settings.callback_url:
             read.problems.append(f"{Env.CALLBACK_URL} must not contain '_': Deepgram rejects such URLs")
-        if settings.deepgram_timeout_seconds * (settings.deepgram_max_retries + 1) > 27:
+        attempts = settings.deepgram_max_retries + 1
+        if settings.deepgram_timeout_seconds * attempts > DEEPGRAM_REQUEST_BUDGET_SECONDS:
             read.problems.append(
-                f"{Env.DEEPGRAM_TIMEOUT_SECONDS} x ({Env.DEEPGRAM_MAX_RETRIES} + 1) must stay under 27 s "
+                f"{Env.DEEPGRAM_TIMEOUT_SECONDS} x ({Env.DEEPGRAM_MAX_RETRIES} + 1) must stay under "
+                f"{DEEPGRAM_REQUEST_BUDGET_SECONDS} s "
                 "so a submission never outlives API Gateway's 29 s integration timeout"
             )
         read.check("submit")
@@ -133,21 +140,24 @@ class CallbackSettings:
     results_bucket: str
     topic_arn: str
     callback_signing_secret_id: str
-    deepgram_api_key_id: str
+    deepgram_api_key_ids: tuple[str, ...]
     dg_token_mode: str
     secrets_max_age_seconds: int
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> CallbackSettings:
         read = _Reader(environ)
-        api_key_id = read.optional(Env.DEEPGRAM_API_KEY_ID)
-        default_mode = DgTokenMode.IF_PRESENT if api_key_id else DgTokenMode.OFF
+        # A list, so that a key rotation can accept the old and the new key's identifier at once.
+        api_key_ids = tuple(
+            filter(None, (part.strip() for part in read.optional(Env.DEEPGRAM_API_KEY_ID).split(",")))
+        )
+        default_mode = DgTokenMode.IF_PRESENT if api_key_ids else DgTokenMode.OFF
         settings = cls(
             jobs_table=read.required(Env.JOBS_TABLE),
             results_bucket=read.required(Env.RESULTS_BUCKET),
             topic_arn=read.required(Env.TOPIC_ARN),
             callback_signing_secret_id=read.required(Env.CALLBACK_SIGNING_SECRET),
-            deepgram_api_key_id=api_key_id,
+            deepgram_api_key_ids=api_key_ids,
             dg_token_mode=read.choice(Env.DG_TOKEN_MODE, DgTokenMode.ALL, default_mode),
             secrets_max_age_seconds=int(
                 read.number(
@@ -155,7 +165,7 @@ class CallbackSettings:
                 )
             ),
         )
-        if settings.dg_token_mode != DgTokenMode.OFF and not api_key_id:
+        if settings.dg_token_mode != DgTokenMode.OFF and not api_key_ids:
             read.problems.append(
                 f"{Env.DG_TOKEN_MODE}={settings.dg_token_mode} needs {Env.DEEPGRAM_API_KEY_ID} "
                 "(the api_key_id of the Deepgram key that submits)"
@@ -178,7 +188,10 @@ class StatusSettings:
             results_bucket=read.required(Env.RESULTS_BUCKET),
             result_url_ttl_seconds=int(
                 read.number(
-                    Env.RESULT_URL_TTL_SECONDS, DEFAULT_RESULT_URL_TTL_SECONDS, minimum=60, maximum=43200
+                    Env.RESULT_URL_TTL_SECONDS,
+                    DEFAULT_RESULT_URL_TTL_SECONDS,
+                    minimum=60,
+                    maximum=MAX_RESULT_URL_TTL_SECONDS,
                 )
             ),
         )

@@ -13,6 +13,10 @@ from typing import Any
 from functions.core.jobs import JobError
 
 PREVIEW_CHARACTERS = 280
+MAX_ERROR_CODE_CHARACTERS = 64
+MAX_ERROR_MESSAGE_CHARACTERS = 1024
+"""Failure bodies are undocumented and unbounded: their text is cut so that it always fits the job
+item and the notification."""
 
 
 class InvalidCallbackBody(ValueError):
@@ -48,7 +52,8 @@ def classify(payload: dict[str, Any]) -> CallbackOutcome:
     message = payload.get("err_msg")
     if isinstance(code, str) or isinstance(message, str):
         error = JobError(
-            code=str(code or "DEEPGRAM_ERROR"), message=str(message or "Deepgram reported a failure")
+            code=str(code or "DEEPGRAM_ERROR")[:MAX_ERROR_CODE_CHARACTERS],
+            message=str(message or "Deepgram reported a failure")[:MAX_ERROR_MESSAGE_CHARACTERS],
         )
         return CallbackOutcome(succeeded=False, request_id=request_id, error=error)
     raise InvalidCallbackBody("body has neither 'results' nor 'err_code'/'err_msg'")

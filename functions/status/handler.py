@@ -12,9 +12,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.core import contract
-from functions.core.adapters.aws import client
+from functions.core.adapters.aws import LazyClient, client, warm_up_in_lambda
 from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.adapters.s3 import S3ResultBlobStore
+from functions.core.jobs import utc_now
 from functions.core.ports import DependencyError
 from functions.core.settings import StatusSettings
 from functions.status.logic import JobNotFound, StatusConfig, StatusService
@@ -28,8 +29,9 @@ def status_service() -> StatusService:
     settings = StatusSettings.from_environ(os.environ)
     return StatusService(
         jobs=DynamoJobRepository(client("dynamodb"), settings.jobs_table),
-        blobs=S3ResultBlobStore(client("s3"), settings.results_bucket),
+        blobs=S3ResultBlobStore(LazyClient("s3"), settings.results_bucket),
         config=StatusConfig(result_url_ttl_seconds=settings.result_url_ttl_seconds),
+        clock=utc_now,
     )
 
 
@@ -70,3 +72,6 @@ def on_not_found(_: Exception) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+warm_up_in_lambda(status_service)

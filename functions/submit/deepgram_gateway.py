@@ -12,7 +12,9 @@ job; both carry our job id in `extra`, and only the first result is accepted for
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +25,7 @@ from deepgram.core.api_error import ApiError
 from deepgram.environment import DeepgramClientEnvironment
 
 from functions.core.contract import DEEPGRAM_API_KEY_PLACEHOLDER
+from functions.core.ports import DependencyError
 from functions.submit.logic import AudioUrl, DeepgramCall, DeepgramFailure
 
 # httpx logs every request URL at INFO, and this URL carries the job's callback credentials
@@ -30,6 +33,10 @@ from functions.submit.logic import AudioUrl, DeepgramCall, DeepgramFailure
 # INFO, so silence the HTTP stack below WARNING: secrets never reach CloudWatch.
 for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+
+_logger = logging.getLogger(__name__)
+_CALLBACK_SECRET = re.compile(r"callback_secret(:|%3A)[0-9a-fA-F]+")
+_CREDENTIALS_IN_URL = re.compile(r"//[^/@\s]+:[^/@\s]+@")
 
 _ACCOUNT_PROBLEMS = {
     401: ("deepgram_auth_failed", "Deepgram rejected this service's API key (401); check the stored key"),
@@ -56,7 +63,7 @@ class DeepgramTranscriber:
         self._lock = threading.Lock()
 
     def submit(self, call: DeepgramCall) -> str:
-        api_key = self._api_key_source()
+        api_key = api_key_from_secret(self._api_key_source())
         if not api_key or api_key == DEEPGRAM_API_KEY_PLACEHOLDER:
             raise DeepgramFailure(
                 http_status=502,
@@ -96,12 +103,23 @@ class DeepgramTranscriber:
                 message="the connection to Deepgram failed mid-request",
                 ambiguous=True,
             ) from None
+        except Exception:  # an answer the SDK could not read: Deepgram may have accepted the job
+            _logger.exception("unexpected failure of the Deepgram SDK")
+            raise DeepgramFailure(
+                http_status=502,
+                code="deepgram_bad_response",
+                message="Deepgram's answer was not understood",
+                ambiguous=True,
+            ) from None
         request_id = getattr(response, "request_id", None) or getattr(
             getattr(response, "metadata", None), "request_id", None
         )
-        if not request_id:
+        if not request_id:  # a 2xx, so Deepgram may well have the job
             raise DeepgramFailure(
-                http_status=502, code="deepgram_bad_response", message="Deepgram's answer had no request_id"
+                http_status=502,
+                code="deepgram_bad_response",
+                message="Deepgram's answer had no request_id",
+                ambiguous=True,
             )
         return str(request_id)
 
@@ -141,6 +159,13 @@ def _failure_from_status(error: ApiError) -> DeepgramFailure:
             message="Deepgram's concurrency or rate limit was reached; retry later",
             retry_after=retry_after,
         )
+    if status == 408:
+        return DeepgramFailure(
+            http_status=504,
+            code="deepgram_timeout",
+            message="Deepgram timed out reading the request",
+            ambiguous=True,
+        )
     if status == 413:
         return DeepgramFailure(http_status=413, code="deepgram_payload_too_large", message=detail)
     if 400 <= status < 500:
@@ -155,9 +180,23 @@ def _failure_from_status(error: ApiError) -> DeepgramFailure:
 
 
 def _deepgram_message(body: Any) -> str:
-    """Deepgram's own explanation (`err_msg`), bounded in length; never echoes request headers."""
+    """Deepgram's own explanation (`err_msg`), bounded in length, with anything that looks like
+    our callback credentials removed in case Deepgram echoes the request back."""
     if isinstance(body, dict):
         text = body.get("err_msg") or body.get("message") or body.get("err_code") or ""
     else:
         text = str(body or "")
-    return str(text)[:500] or "Deepgram refused the request"
+    text = _CREDENTIALS_IN_URL.sub("//", _CALLBACK_SECRET.sub("callback_secret:[redacted]", str(text)))
+    return text[:500] or "Deepgram refused the request"
+
+
+def api_key_from_secret(secret_value: str) -> str:
+    """The Deepgram key from its secret: the key itself, or a JSON object with an `api_key` field."""
+    stripped = secret_value.strip()
+    if not stripped.startswith("{"):
+        return stripped
+    try:
+        document = json.loads(stripped)
+    except ValueError:
+        raise DependencyError("Secrets Manager: the Deepgram key secret is not valid JSON") from None
+    return str(document.get("api_key", "") if isinstance(document, dict) else "").strip()

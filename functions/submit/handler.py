@@ -8,7 +8,6 @@ Translates the HTTP request into a `SubmitRequest` (`requests.py`), runs `Submit
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.core import contract
-from functions.core.adapters.aws import client
+from functions.core.adapters.aws import client, warm_up_in_lambda
 from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.adapters.secrets import CachedSecrets
 from functions.core.jobs import utc_now
@@ -54,7 +53,8 @@ idempotency_config = IdempotencyConfig(
 
 
 class SubmissionRefused(Exception):
-    """Deepgram refused the job: raised inside the idempotent section so the refusal is not cached."""
+    """Deepgram refused the job for sure: raised inside the idempotent section so that the refusal
+    is not remembered, and a retry with the same Idempotency-Key submits again."""
 
     def __init__(self, outcome: SubmitOutcome) -> None:
         super().__init__(outcome.failure.message if outcome.failure else "refused")
@@ -66,10 +66,11 @@ class Submitter:
 
     def __init__(self, settings: SubmitSettings) -> None:
         secrets = CachedSecrets(client("secretsmanager"), settings.secrets_max_age_seconds)
+        dynamodb = client("dynamodb")
         self.service = SubmitService(
-            jobs=DynamoJobRepository(client("dynamodb"), settings.jobs_table),
+            jobs=DynamoJobRepository(dynamodb, settings.jobs_table),
             transcriber=DeepgramTranscriber(
-                api_key_source=lambda: _api_key(secrets.get(settings.deepgram_api_key_secret_id)),
+                api_key_source=lambda: secrets.get(settings.deepgram_api_key_secret_id),
                 base_url=settings.deepgram_base_url,
                 timeout_seconds=settings.deepgram_timeout_seconds,
                 max_retries=settings.deepgram_max_retries,
@@ -86,30 +87,34 @@ class Submitter:
             table_name=settings.idempotency_table,
             key_attr=contract.IdempotencyTable.PARTITION_KEY,
             expiry_attr=contract.IdempotencyTable.TTL_ATTRIBUTE,
-            boto3_client=client("dynamodb"),
+            boto3_client=dynamodb,
         )
         self.submit_once: Callable[..., dict[str, Any]] = idempotent_function(
-            self._submit_or_raise,
+            self._submit,
             data_keyword_argument="idempotency",
             persistence_store=persistence,
             config=idempotency_config,
         )
 
     def submit(self, parsed: ParsedSubmission, *, idempotency_key: str | None, caller: str) -> dict[str, Any]:
+        """`{"job": <public view>, "failure": <Deepgram failure or None>}`."""
         if idempotency_key is None:
-            return self._submit_or_raise(idempotency={}, parsed=parsed)
+            return self._submit(idempotency={}, parsed=parsed)
         idempotency = {"caller": caller, "key": idempotency_key, "fingerprint": parsed.fingerprint}
         return self.submit_once(idempotency=idempotency, parsed=parsed)
 
-    def _submit_or_raise(self, *, idempotency: dict[str, str], parsed: ParsedSubmission) -> dict[str, Any]:
+    def _submit(self, *, idempotency: dict[str, str], parsed: ParsedSubmission) -> dict[str, Any]:
         outcome = self.service.submit(parsed.request)
-        if outcome.failure is not None:
+        failure = outcome.failure
+        if failure is not None and not failure.ambiguous:
             raise SubmissionRefused(outcome)
         if not outcome.request_id_stored:
             logger.warning(
                 "request_id not stored; the callback will record it", extra={"job_id": outcome.job["id"]}
             )
-        return outcome.job
+        # An ambiguous failure is remembered under the Idempotency-Key: Deepgram may have the job,
+        # and a retry must not start a second one. The client polls the job instead.
+        return {"job": outcome.job, "failure": _failure_view(failure) if failure else None}
 
 
 @functools.cache
@@ -117,16 +122,23 @@ def submitter() -> Submitter:
     return Submitter(SubmitSettings.from_environ(os.environ))
 
 
-def _api_key(secret_value: str) -> str:
-    """The secret holds the key itself, or a JSON object with an `api_key` field."""
-    stripped = secret_value.strip()
-    if stripped.startswith("{"):
-        try:
-            document = json.loads(stripped)
-        except ValueError:
-            raise DependencyError("Secrets Manager: the Deepgram key secret is not valid JSON") from None
-        return str(document.get("api_key", "") if isinstance(document, dict) else "").strip()
-    return stripped
+
+def _failure_view(failure: DeepgramFailure) -> dict[str, Any]:
+    return {
+        "http_status": failure.http_status,
+        "code": failure.code,
+        "message": failure.message,
+        "retry_after": failure.retry_after,
+    }
+
+
+def _caller(identity: Any) -> str:
+    """Who the Idempotency-Key belongs to: the IAM principal, without an assumed role's session
+    name (each retry may come from a new session of the same role)."""
+    arn = identity.user_arn or identity.caller or "anonymous"
+    if ":assumed-role/" in arn:
+        arn = arn.rsplit("/", 1)[0]
+    return str(arn)
 
 
 @app.post(contract.Api.TRANSCRIPTIONS)
@@ -141,10 +153,13 @@ def create_transcription() -> Response[Any]:
         is_base64_encoded=bool(event.is_base64_encoded),
         query=event.multi_value_query_string_parameters or {},
     )
-    identity = event.request_context.identity
-    caller = identity.user_arn or identity.caller or "anonymous"
-    job = submitter().submit(parsed, idempotency_key=idempotency_key, caller=caller)
+    submitted = submitter().submit(
+        parsed, idempotency_key=idempotency_key, caller=_caller(event.request_context.identity)
+    )
+    job, failure = submitted["job"], submitted["failure"]
     logger.append_keys(job_id=job["id"], request_id=job.get("request_id"))
+    if failure is not None:
+        return _refusal(job["id"], failure, ambiguous=True)
     metrics.add_metric(name=contract.Metrics.JOBS_SUBMITTED, unit=MetricUnit.Count, value=1)
     logger.info("job submitted", extra={"status": job["status"], "source_type": job["source"]["type"]})
     return Response(
@@ -178,14 +193,21 @@ def on_bad_request(error: RequestError) -> Response[Any]:
 
 @app.exception_handler(SubmissionRefused)
 def on_deepgram_refusal(error: SubmissionRefused) -> Response[Any]:
-    failure: DeepgramFailure | None = error.outcome.failure
+    failure = error.outcome.failure
     assert failure is not None  # SubmissionRefused is only raised with a failure
-    job_id = error.outcome.job["id"]
+    return _refusal(error.outcome.job["id"], _failure_view(failure), ambiguous=False)
+
+
+def _refusal(job_id: str, failure: dict[str, Any], *, ambiguous: bool) -> Response[Any]:
     logger.append_keys(job_id=job_id)
     metrics.add_metric(name=contract.Metrics.JOBS_FAILED, unit=MetricUnit.Count, value=1)
-    logger.warning("Deepgram refused the job", extra={"code": failure.code, "ambiguous": failure.ambiguous})
+    logger.warning("Deepgram did not take the job", extra={"code": failure["code"], "ambiguous": ambiguous})
     return _error(
-        failure.http_status, failure.code, failure.message, job_id=job_id, retry_after=failure.retry_after
+        failure["http_status"],
+        failure["code"],
+        failure["message"],
+        job_id=job_id,
+        retry_after=failure["retry_after"],
     )
 
 
@@ -218,3 +240,6 @@ def on_not_found(_: Exception) -> Response[Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config.register_lambda_context(context)
     return app.resolve(event, context)
+
+
+warm_up_in_lambda(submitter)

@@ -128,6 +128,12 @@ class SubmitService:
         )
         try:
             request_id = self._transcriber.submit(call)
+        except DependencyError:
+            # Deepgram was not called (its key could not be read): the job will never complete.
+            unavailable = JobError(code="service_unavailable", message="a backing service failed")
+            with suppress(DependencyError):
+                self._jobs.mark_submit_failed(job.job_id, unavailable, ambiguous=False, at=self._clock())
+            raise
         except DeepgramFailure as failure:
             error = JobError(code=failure.code, message=failure.message)
             failed = replace(

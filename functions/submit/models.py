@@ -11,15 +11,31 @@ service (they carry the per-job credentials) and are refused too.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 RESERVED_OPTIONS = frozenset({"callback", "callback_method", "extra"})
 MAX_METADATA_PAIRS = 8  # SNS delivers at most 10 message attributes; 2 are the event type and status
 
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
+MAX_OPTIONS_JSON_BYTES = 16 * 1024
+"""Options are stored on the job item, whose size must stay far under DynamoDB's 400 KB."""
+
+# No control characters: SNS refuses them in message attributes, and Deepgram in query values.
+ShortText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")]
 Terms = ShortText | Annotated[list[ShortText], Field(min_length=1, max_length=100)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -33,7 +49,7 @@ def _check_audio_url(value: str) -> str:
     return value
 
 
-AudioUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_check_audio_url)]
+AudioUrlText = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_check_audio_url)]
 
 
 class TranscriptionOptions(BaseModel):
@@ -77,6 +93,12 @@ class TranscriptionOptions(BaseModel):
     tag: Tag | Annotated[list[Tag], Field(min_length=1, max_length=20)] | None = None
     mip_opt_out: bool | None = None
 
+    @model_validator(mode="after")
+    def _bounded(self) -> TranscriptionOptions:
+        if len(json.dumps(self.as_query())) > MAX_OPTIONS_JSON_BYTES:
+            raise ValueError(f"options take more than {MAX_OPTIONS_JSON_BYTES // 1024} KB as JSON")
+        return self
+
     def as_query(self) -> dict[str, Any]:
         """The options that were set, as keyword arguments for the SDK."""
         return self.model_dump(exclude_none=True)
@@ -90,7 +112,7 @@ class UrlSubmission(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: AudioUrl
+    url: AudioUrlText
     options: TranscriptionOptions = TranscriptionOptions()
     metadata: Metadata = Field(default_factory=dict)
 

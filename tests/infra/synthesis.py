@@ -29,7 +29,7 @@ FULL_CONTEXT: Mapping[str, str] = {
     "stackName": "Full",
     "stageName": "prod",
     "deepgramApiKeySecret": "team/deepgram-api-key",
-    "deepgramApiKeyId": "0b7c9e4c-key-id",
+    "deepgramApiKeyId": "0b7c9e4c-old-key-id,5d2a7f1e-new-key-id",
     "dgTokenMode": "required",
     "deepgramBaseUrl": "https://deepgram-proxy.example.com",
     "callbackMethod": "put",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import functions.core.settings as function_settings
+import infra.config
 from functions.core.contract import DgTokenMode
 from infra.config import (
     CONTEXT_KEYS,
@@ -42,6 +46,35 @@ def test_command_line_strings_and_cdk_json_values_mean_the_same() -> None:
 def test_dg_token_mode_defaults_to_if_present_once_an_api_key_id_is_known() -> None:
     assert settings(deepgramApiKeyId="key-id").dg_token_mode == DgTokenMode.IF_PRESENT
     assert settings(deepgramApiKeyId="key-id", dgTokenMode="off").dg_token_mode == DgTokenMode.OFF
+
+
+def test_several_api_key_ids_are_accepted_for_a_key_rotation_and_passed_on_unchanged() -> None:
+    assert settings(deepgramApiKeyId="old-id,new-id").deepgram_api_key_id == "old-id,new-id"
+    assert settings(deepgramApiKeyId=" old-id,new-id ").deepgram_api_key_id == "old-id,new-id"
+
+
+@pytest.mark.parametrize("value", ["old-id, new-id", "old-id,,new-id", "old-id,", ",new-id", "old id"])
+def test_api_key_ids_must_be_non_empty_and_without_spaces(value: str) -> None:
+    with pytest.raises(ConfigError, match="deepgramApiKeyId: give key identifiers separated by commas"):
+        settings(deepgramApiKeyId=value)
+
+
+def test_bounds_shared_with_the_functions_are_defined_once() -> None:
+    shared = {"CALLBACK_METHODS", "DEEPGRAM_REQUEST_BUDGET_SECONDS", "MAX_RESULT_URL_TTL_SECONDS"}
+    module = ast.parse(Path(infra.config.__file__).read_text())
+    assigned = {
+        target.id
+        for statement in module.body
+        if isinstance(statement, ast.Assign | ast.AnnAssign)
+        for target in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])
+        if isinstance(target, ast.Name)
+    }
+    assert not shared & assigned, "import these from functions.core.settings"
+    assert all(getattr(infra.config, name) == getattr(function_settings, name) for name in shared)
+    assert function_settings.MAX_RESULT_URL_TTL_SECONDS == 3600
+    assert settings(resultUrlTtlSeconds="3600").result_url_ttl_seconds == 3600
+    with pytest.raises(ConfigError, match="resultUrlTtlSeconds: must be between 60 and 3600"):
+        settings(resultUrlTtlSeconds="3601")
 
 
 def test_filter_policies_are_parsed_from_json_or_taken_as_objects() -> None:

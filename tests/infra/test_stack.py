@@ -10,9 +10,18 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from cfnlint.api import ManualArgs, lint_file
 
-from functions.core.contract import HANDLERS, Env, IdempotencyTable, JobsTable, Metrics, Services
+from functions.core.contract import (
+    HANDLERS,
+    CallbackTiming,
+    Env,
+    IdempotencyTable,
+    JobsTable,
+    Metrics,
+    Services,
+)
 from infra.bundling import REPO_ROOT
 from infra.functions import ARCHITECTURE, RUNTIME, powertools_version
+from infra.secrets import Secrets
 from tests.infra.synthesis import Assembly, Synthesized
 
 pytestmark = pytest.mark.infra
@@ -65,7 +74,7 @@ def _grants(resource: str, *actions: str) -> set[tuple[str, str]]:
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 EXPECTED_PERMISSIONS = {
     Services.SUBMIT: _grants("ApiSubmitLogs", *LOGS)
-    | _grants("StorageJobsTable", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem")
+    | _grants("StorageJobsTable", "dynamodb:PutItem", "dynamodb:UpdateItem")
     | _grants(
         "StorageIdempotencyTable",
         "dynamodb:GetItem",
@@ -147,6 +156,11 @@ def test_tables_are_on_demand_encrypted_and_recoverable(each: Synthesized) -> No
 
 
 def test_deletion_protection_follows_the_setting(default: Synthesized, full: Synthesized) -> None:
+    assert any(name.startswith("MonitoringAlarmTopicKey") for name in full.of_type("AWS::KMS::Key"))
+    for key in default.of_type("AWS::KMS::Key").values():
+        assert key["DeletionPolicy"] == "Delete"
+    for key in full.of_type("AWS::KMS::Key").values():  # the alarm topic's key among them
+        assert key["DeletionPolicy"] == "Retain"
     for table in default.of_type("AWS::DynamoDB::Table").values():
         assert table["Properties"]["DeletionProtectionEnabled"] is False
         assert table["DeletionPolicy"] == "Delete"
@@ -272,6 +286,13 @@ def test_each_role_has_exactly_the_permissions_its_function_needs(default: Synth
         assert permissions(default, service) == expected, service
 
 
+def test_submit_writes_jobs_but_never_reads_them(each: Synthesized) -> None:
+    on_jobs = {
+        action for action, resource in permissions(each, Services.SUBMIT) if resource == "StorageJobsTable"
+    }
+    assert on_jobs == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+
 def test_callback_cannot_read_the_deepgram_key_and_status_cannot_publish(each: Synthesized) -> None:
     callback = permissions(each, Services.CALLBACK)
     assert not any("deepgram" in resource.lower() for _, resource in callback)
@@ -294,6 +315,14 @@ def test_a_named_existing_deepgram_secret_is_granted_by_its_arn_pattern(full: Sy
     assert full.of_type("AWS::SecretsManager::Secret").keys() == {
         key for key in full.of_type("AWS::SecretsManager::Secret") if key.startswith("SecretsCallbackSigning")
     }
+
+
+def test_the_deepgram_secret_reference_is_not_called_a_key_id(full: Synthesized) -> None:
+    """`deepgram_api_key_id` means Deepgram's key identifier (the dg-token check), never the secret."""
+    secrets = full.stack.node.find_child("Secrets")
+    assert isinstance(secrets, Secrets)
+    assert secrets.deepgram_api_key_secret_ref == "team/deepgram-api-key"
+    assert not hasattr(secrets, "deepgram_api_key_id")
 
 
 def test_functions_get_exactly_the_environment_their_settings_read(
@@ -337,7 +366,10 @@ def test_environment_values_follow_the_settings(default: Synthesized, full: Synt
     assert submit[Env.DEEPGRAM_API_KEY_SECRET] == "team/deepgram-api-key"
     assert submit[Env.CALLBACK_URL] == {"Fn::GetAtt": [_function_url_id(full), "FunctionUrl"]}
     callback = functions(full)[Services.CALLBACK]["Environment"]["Variables"]
-    assert (callback[Env.DG_TOKEN_MODE], callback[Env.DEEPGRAM_API_KEY_ID]) == ("required", "0b7c9e4c-key-id")
+    assert (callback[Env.DG_TOKEN_MODE], callback[Env.DEEPGRAM_API_KEY_ID]) == (
+        "required",
+        "0b7c9e4c-old-key-id,5d2a7f1e-new-key-id",  # a rotation's two key ids, passed on unchanged
+    )
     assert functions(default)[Services.CALLBACK]["Environment"]["Variables"][Env.DG_TOKEN_MODE] == "off"
     status = functions(full)[Services.STATUS]["Environment"]["Variables"]
     assert status[Env.RESULT_URL_TTL_SECONDS] == "3600"
@@ -354,6 +386,15 @@ def test_submit_finishes_within_the_api_gateway_integration_timeout(each: Synthe
     variables = submit["Environment"]["Variables"]
     budget = int(variables[Env.DEEPGRAM_TIMEOUT_SECONDS]) * (int(variables[Env.DEEPGRAM_MAX_RETRIES]) + 1)
     assert budget < submit["Timeout"]
+
+
+def test_callback_timeout_fits_inside_the_notification_lease_and_deepgrams_retry(each: Synthesized) -> None:
+    assert functions(each)[Services.CALLBACK]["Timeout"] == CallbackTiming.FUNCTION_TIMEOUT_SECONDS
+    assert (
+        CallbackTiming.FUNCTION_TIMEOUT_SECONDS
+        < CallbackTiming.NOTIFICATION_LEASE_SECONDS
+        < CallbackTiming.DEEPGRAM_RETRY_INTERVAL_SECONDS
+    )
 
 
 def test_functions_log_json_to_their_own_log_group(each: Synthesized) -> None:
@@ -490,7 +531,14 @@ def test_alarms_watch_what_loses_transcripts(default: Synthesized, full: Synthes
             for name in synth.of_type("AWS::CloudWatch::Alarm")
         }
 
-    watched = {"CallbackErrors", "CallbackThrottles", "CallbacksRejected", "Submit5xx", "JobsFailed"}
+    watched = {
+        "CallbackErrors",
+        "CallbackThrottles",
+        "CallbackFaults",
+        "CallbacksRejected",
+        "Submit5xx",
+        "JobsFailed",
+    }
     assert alarm_names(default) == watched
     assert alarm_names(full) == watched | {"NotificationsDlq"}
     for alarm in default.of_type("AWS::CloudWatch::Alarm").values():
@@ -509,6 +557,21 @@ def test_rejected_callbacks_alarm_reads_the_callback_metric(full: Synthesized) -
     assert rejected["MetricName"] == Metrics.CALLBACKS_REJECTED
     assert rejected["Dimensions"] == [{"Name": "service", "Value": Services.CALLBACK}]
     assert rejected["Threshold"] == 3
+
+
+def test_callback_faults_alarm_fires_on_the_first_fault(each: Synthesized) -> None:
+    """Handled faults (answered 503) never reach Lambda's Errors metric; this alarm sees them."""
+    (faults,) = [
+        a["Properties"]
+        for name, a in each.of_type("AWS::CloudWatch::Alarm").items()
+        if "CallbackFaults" in name
+    ]
+    assert faults["Namespace"] == Metrics.NAMESPACE
+    assert faults["MetricName"] == Metrics.CALLBACK_FAULTS
+    assert faults["Dimensions"] == [{"Name": "service", "Value": Services.CALLBACK}]
+    assert (faults["Statistic"], faults["Period"], faults["EvaluationPeriods"]) == ("Sum", 300, 1)
+    assert (faults["Threshold"], faults["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert faults["TreatMissingData"] == "notBreaching"
 
 
 def test_outputs_tell_the_user_where_everything_is(default: Synthesized, full: Synthesized) -> None:

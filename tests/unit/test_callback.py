@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from functions.callback import handler as callback_handler
 from functions.callback.logic import CallbackRequest
@@ -130,7 +134,7 @@ def pipeline(aws: Stack) -> Pipeline:
 
 @pytest.mark.parametrize(
     ("size", "storage"),
-    [(1 * KB, "inline"), (100 * KB, "inline"), (1 * MB, "inline"), (5 * MB, "s3")],
+    [(1 * KB, "inline"), (100 * KB, "inline"), (1 * MB, "s3"), (5 * MB, "s3")],
     ids=["1KB", "100KB", "1MB", "5MB"],
 )
 def test_a_result_of_any_size_is_stored_intact_then_acknowledged(
@@ -354,6 +358,20 @@ def _forgeries(pipeline: Pipeline, job: Job, other: Job) -> dict[str, tuple[int,
             ),
         ),
         "another job's credentials": (401, pipeline.deliver(body, credentials=(other.job_id, other.secret))),
+        "valid Basic, extra naming another job with a wrong secret": (
+            401,
+            pipeline.deliver(
+                compact_json(
+                    generate_response(
+                        target_bytes=2 * KB,
+                        request_id=job.request_id,
+                        extra={"job_id": other.job_id, "callback_secret": "0" * 64},
+                    )
+                ),
+                credentials=(job.job_id, job.secret),
+            ),
+        ),
+        "deeply nested JSON": (401, pipeline.deliver(b"[" * 100_000 + b"]" * 100_000)),
         "another job's credentials, no extra": (
             403,
             pipeline.deliver(bare, credentials=(other.job_id, other.secret)),
@@ -526,3 +544,145 @@ def test_job_status_is_unchanged_by_the_request_id_write_after_completion(pipeli
     stored = pipeline.repository.get(job.job_id)
     assert stored is not None
     assert stored.status is JobStatus.COMPLETED
+
+
+# --- review fixes -------------------------------------------------------------------------------
+
+
+def test_a_finishing_write_whose_answer_was_lost_still_counts_as_won(pipeline: Pipeline) -> None:
+    """botocore retries a write whose answer was lost; if the first attempt was applied, the retry's
+    condition fails. The delivery must still see the job as its own and publish."""
+    job = pipeline.job()
+    client = callback_handler.callback_service()._jobs._client  # type: ignore[attr-defined]
+    real_update = client.update_item
+    lost: list[str] = []
+
+    def update_whose_answer_is_lost(**request: Any) -> Any:
+        answer = real_update(**request)
+        if "notify_lease_token = :token" in request["UpdateExpression"] and not lost:
+            lost.append(request["UpdateExpression"])
+            raise ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "UpdateItem")
+        return answer
+
+    client.update_item = update_whose_answer_is_lost
+
+    response = pipeline.deliver_as_deepgram(job, pipeline.body(job))
+
+    assert lost
+    assert response["json"]["status"] == "accepted"
+    assert len(pipeline.notifications()) == 1
+
+
+def test_an_error_callback_without_a_request_id_is_accepted_on_its_credentials(pipeline: Pipeline) -> None:
+    job = pipeline.job()
+    body = compact_json({"err_code": "SLOW_UPLOAD", "err_msg": "upload too slow"})
+
+    response = pipeline.deliver_as_deepgram(job, body)
+
+    assert response["statusCode"] == 200
+    assert pipeline.item(job)["status"]["S"] == "failed"
+
+
+def test_a_request_id_stored_after_the_read_is_still_enforced(pipeline: Pipeline) -> None:
+    """The submit function may store the request_id between the callback's read and its write."""
+    job = pipeline.job()
+    service = callback_handler.callback_service()
+    stale = replace(pipeline.repository.get(job.job_id), request_id=None)  # type: ignore[type-var]
+    real_get = service._jobs.get
+    reads: list[str] = []
+
+    def stale_first_read(job_id: str) -> Any:
+        reads.append(job_id)
+        return stale if len(reads) == 1 else real_get(job_id)
+
+    service._jobs.get = stale_first_read  # type: ignore[method-assign]
+    impostor = Job(job_id=job.job_id, request_id=str(uuid.uuid4()))
+
+    response = pipeline.deliver_as_deepgram(job, pipeline.body(impostor, size=3 * MB))
+
+    assert response["statusCode"] == 403
+    assert pipeline.item(job)["status"]["S"] == "processing"
+    assert pipeline.s3_keys() == []
+    assert pipeline.notifications() == []
+
+
+def test_a_fault_answer_tells_an_anonymous_caller_nothing_about_the_account(
+    pipeline: Pipeline, aws_faults: AwsFaults
+) -> None:
+    aws_faults.fail("secretsmanager", "GetSecretValue")
+
+    response = pipeline.deliver(b"{}")
+
+    assert response["statusCode"] == 503
+    assert "arn:" not in response["body"]
+    assert "secret" not in response["body"].lower()
+
+
+def _emitted(output: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(log lines, EMF metric documents) printed by Powertools."""
+    documents = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [d for d in documents if "_aws" not in d], [d for d in documents if "_aws" in d]
+
+
+@contextmanager
+def callback_output(capsys: pytest.CaptureFixture[str]) -> Iterator[list[str]]:
+    """Everything the callback function prints: its log lines (whose stream the Powertools Logger
+    bound at import, out of capsys's reach) and its EMF metrics (printed to stdout)."""
+    handler = callback_handler.logger.registered_handler
+    logs = io.StringIO()
+    previous = handler.setStream(logs)  # type: ignore[attr-defined]
+    capsys.readouterr()
+    output: list[str] = []
+    try:
+        yield output
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+        output.append(logs.getvalue() + capsys.readouterr().out)
+
+
+def _metric_names(documents: list[dict[str, Any]]) -> dict[str, list[list[str]]]:
+    return {
+        metric["Name"]: directive["Dimensions"]
+        for document in documents
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+
+
+def test_an_accepted_callback_emits_its_metrics_and_clean_log_lines(
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = pipeline.job()
+    body = pipeline.body(job)
+    transcript_words = json.loads(body)["results"]["channels"][0]["alternatives"][0]["transcript"].split()[:8]
+
+    with callback_output(capsys) as printed:
+        pipeline.deliver_as_deepgram(job, body)
+
+    output = printed[0]
+    logs, metrics = _emitted(output)
+    assert set(_metric_names(metrics)) >= {
+        "CallbacksAccepted",
+        "SecondsFromSubmitToCallback",
+        "NotificationsPublished",
+    }
+    assert logs
+    assert all(line["job_id"] == job.job_id and line["request_id"] == job.request_id for line in logs)
+    assert job.secret not in output
+    assert " ".join(transcript_words) not in output
+
+
+def test_a_rejected_callback_is_counted_with_its_reason(
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = pipeline.job()
+
+    with callback_output(capsys) as printed:
+        pipeline.deliver(pipeline.body(job), credentials=(job.job_id, "0" * 64))
+
+    logs, metrics = _emitted(printed[0])
+    names = _metric_names(metrics)
+    assert names["CallbacksRejected"] == [["service"]]
+    assert names["CallbacksRejectedByReason"] == [["service", "reason"]]
+    assert any(document.get("reason") == "bad_credentials" for document in metrics)
+    assert "0" * 64 not in json.dumps(logs)

@@ -100,7 +100,7 @@ def test_basic_authorization_parsing(header: str | None, expected: tuple[str, st
     ],
 )
 def test_dg_token_modes(mode: str, presented: str | None, problem: str | None) -> None:
-    assert dg_token_problem(mode, "key-id", presented) == problem
+    assert dg_token_problem(mode, ("key-id",), presented) == problem
 
 
 def test_a_success_body_is_classified_with_its_request_id() -> None:
@@ -175,3 +175,16 @@ def test_a_notification_stays_far_below_the_sns_limit() -> None:
     )
 
     assert len(build_notification(completed).message.encode()) < 8 * 1024
+
+
+def test_any_of_several_key_ids_is_accepted_during_a_key_rotation() -> None:
+    assert dg_token_problem("required", ("old-id", "new-id"), "new-id") is None
+    assert dg_token_problem("required", ("old-id", "new-id"), "old-id") is None
+    assert dg_token_problem("required", ("old-id", "new-id"), "other") == "dg_token_mismatch"
+
+
+def test_failure_text_from_deepgram_is_bounded() -> None:
+    outcome = classify({"err_code": "X" * 500, "err_msg": "y" * 300_000})
+    assert outcome.error is not None
+    assert len(outcome.error.code) <= 64
+    assert len(outcome.error.message) <= 1024

@@ -194,7 +194,13 @@ def test_dg_token_mode_defaults_to_if_present_when_an_api_key_id_is_set():
     settings = CallbackSettings.from_environ({**CALLBACK_ENV, Env.DEEPGRAM_API_KEY_ID: "key-id"})
 
     assert settings.dg_token_mode == DgTokenMode.IF_PRESENT
-    assert settings.deepgram_api_key_id == "key-id"
+    assert settings.deepgram_api_key_ids == ("key-id",)
+
+
+def test_several_api_key_ids_may_be_configured_for_a_key_rotation():
+    settings = CallbackSettings.from_environ({**CALLBACK_ENV, Env.DEEPGRAM_API_KEY_ID: "old-id, new-id"})
+
+    assert settings.deepgram_api_key_ids == ("old-id", "new-id")
 
 
 def test_dg_token_mode_defaults_to_off_without_an_api_key_id():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -213,3 +214,18 @@ def test_job_refused_at_submit_shows_the_error(stack: Stack, deepgram: DeepgramS
     assert view["status"] == "failed"
     assert view["error"] == {"code": "deepgram_rejected", "message": "Invalid model: nova-99."}
     assert RESULT_FIELDS.isdisjoint(view)
+
+
+def test_an_expired_job_is_not_found_even_before_dynamodb_deletes_it(stack: Stack):
+    """DynamoDB's TTL deletes items days late; the results bucket's lifecycle rule does not wait."""
+    long_ago = utc_now() - timedelta(days=3)
+    job = new_job(
+        source={"type": "url", "url": "https://e.com/a.wav"},
+        options={},
+        metadata={},
+        retention_days=1,
+        now=long_ago,
+    )
+    DynamoJobRepository(boto3.client("dynamodb"), stack.resources.names.jobs_table).create(job)
+
+    assert get_status(job.job_id).status == 404

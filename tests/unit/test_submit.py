@@ -14,6 +14,7 @@ import pytest
 from functions.core.callback_auth import callback_secret
 from functions.core.contract import DEEPGRAM_API_KEY_PLACEHOLDER
 from tests.conftest import CALLBACK_BASE_URL, DEEPGRAM_API_KEY, SIGNING_KEY, Stack
+from tests.faults import AwsFaults
 from tests.unit.conftest import (
     HttpAnswer,
     InjectedFault,
@@ -507,3 +508,89 @@ def test_a_job_whose_request_id_was_not_recorded_accepts_its_callback(
     view = get_status(job["id"]).body
     assert view["status"] == "completed"
     assert view["request_id"] == job["request_id"]
+
+
+# --- review fixes: nothing lost, nothing submitted twice -------------------------------------------
+
+
+def test_a_retry_after_an_ambiguous_failure_returns_the_same_job_without_resubmitting(
+    stack: Stack, deepgram: DeepgramStub
+):
+    """After a 5xx Deepgram may hold the job: the same Idempotency-Key must not start a second one."""
+    deepgram.respond(503, {"err_code": "UNAVAILABLE", "err_msg": "try later"})
+
+    first = submit_url(headers={"Idempotency-Key": "retry-me"})
+    deepgram.respond(200, {"request_id": "0f0f0f0f-0000-4000-8000-000000000000"})
+    second = submit_url(headers={"Idempotency-Key": "retry-me"})
+
+    assert first.status == second.status == 502
+    assert first.error["job_id"] == second.error["job_id"]
+    assert len(deepgram.requests) == 1
+
+
+def test_a_clear_refusal_is_not_remembered_under_the_idempotency_key(stack: Stack, deepgram: DeepgramStub):
+    deepgram.respond(400, {"err_code": "INVALID_QUERY_PARAMETER", "err_msg": "bad model"})
+    assert submit_url(headers={"Idempotency-Key": "fix-and-retry"}).status == 400
+
+    deepgram.respond(200, {"request_id": "0f0f0f0f-0000-4000-8000-000000000001"})
+
+    assert submit_url(headers={"Idempotency-Key": "fix-and-retry"}).status == 202
+    assert len(deepgram.requests) == 2
+
+
+def test_deepgram_408_is_an_ambiguous_timeout(stack: Stack, deepgram: DeepgramStub):
+    deepgram.respond(408, {"err_code": "TIMEOUT", "err_msg": "slow upload"})
+
+    answer = submit_url()
+
+    assert answer.status == 504
+    assert answer.error["code"] == "deepgram_timeout"
+    assert get_job_item(stack, answer.error["job_id"])["submit_error_ambiguous"]["BOOL"] is True
+
+
+def test_an_unreadable_deepgram_answer_is_an_ambiguous_502(stack: Stack, deepgram: DeepgramStub):
+    deepgram.respond(200, ["not", "an", "object"])
+
+    answer = submit_url()
+
+    assert answer.status == 502
+    assert get_job_item(stack, answer.error["job_id"])["submit_error_ambiguous"]["BOOL"] is True
+
+
+def test_an_unreadable_api_key_fails_the_job_it_created(
+    stack: Stack, deepgram: DeepgramStub, aws_faults: AwsFaults, configure: Callable[..., None]
+):
+    """The signing key is read first, then the job is created, then the Deepgram key: a failure
+    there must not leave a job queued forever."""
+    configure(SECRETS_MAX_AGE_SECONDS="0")
+    aws_faults.fail("secretsmanager", "GetSecretValue", after=1)
+
+    answer = submit_url()
+
+    assert answer.status == 503
+    assert deepgram.requests == []
+    [job] = scan_jobs(stack)
+    assert job["status"]["S"] == "failed"
+    assert job["error"]["M"]["code"]["S"] == "service_unavailable"
+
+
+def test_deepgrams_message_never_echoes_callback_credentials(stack: Stack, deepgram: DeepgramStub):
+    deepgram.respond(
+        400,
+        {"err_msg": "bad callback https://abc:0123abcd@host/ with extra callback_secret:0123abcdef"},
+    )
+
+    answer = submit_url()
+
+    assert "0123abcd" not in json.dumps(answer.body)
+    assert "[redacted]" in answer.error["message"]
+
+
+def test_idempotency_keys_of_an_assumed_role_survive_a_new_session(stack: Stack, deepgram: DeepgramStub):
+    role = "arn:aws:sts::123456789012:assumed-role/transcriber"
+
+    first = accepted(submit_url(headers={"Idempotency-Key": "k"}, user_arn=f"{role}/session-1"))
+    second = accepted(submit_url(headers={"Idempotency-Key": "k"}, user_arn=f"{role}/session-2"))
+
+    assert first["id"] == second["id"]
+    assert len(deepgram.requests) == 1

@@ -201,3 +201,22 @@ def test_every_allowed_option_is_a_keyword_parameter_of_the_sdk(method: str):
 
 def test_no_reserved_option_is_an_allowed_option():
     assert RESERVED_OPTIONS.isdisjoint(TranscriptionOptions.model_fields)
+
+
+@pytest.mark.parametrize("value", ["line\nbreak", "bell\x07", "nul\x00"])
+def test_metadata_values_with_control_characters_are_refused(value: str):
+    """SNS refuses control characters in message attributes: the notification could never be sent."""
+    answer = submit_json({"url": "https://example.com/a.wav", "metadata": {"customer": value}})
+
+    assert answer.status == 400
+    assert "metadata.customer" in answer.error["message"]
+
+
+def test_options_too_large_for_the_job_record_are_refused():
+    terms = ["t" * 250] * 100
+    answer = submit_json(
+        {"url": "https://example.com/a.wav", "options": {"keyterm": terms, "keywords": terms}}
+    )
+
+    assert answer.status == 400
+    assert "options" in answer.error["message"]

@@ -7,6 +7,7 @@ and a hung dependency is better reported as a 5xx (Deepgram retries) than waited
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -66,3 +67,14 @@ class LazyClient:
         if self._client is None:
             self._client = client(self._service)
         return getattr(self._client, name)
+
+
+def warm_up_in_lambda(factory: Callable[[], object]) -> None:
+    """In Lambda, build a function's settings and clients during the init phase.
+
+    Configuration is then validated at cold start (a bad setting fails the init with a message
+    naming it, instead of the first request), and clients are ready before the first event.
+    Elsewhere (tests, the local stack) nothing happens at import: the environment is set later.
+    """
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("AWS_EXECUTION_ENV"):
+        factory()

@@ -24,7 +24,6 @@ _AWAITING_RESULT = (
     " OR (#status = :failed AND submit_error_ambiguous = :true AND attribute_not_exists(#result)))"
 )
 _PLACEHOLDER = re.compile(r"[:#][A-Za-z0-9_]+")
-_REQUEST_ID_MATCHES = "(attribute_not_exists(request_id) OR request_id = :request_id)"
 
 
 class DynamoJobRepository:
@@ -34,13 +33,20 @@ class DynamoJobRepository:
         self._key_name = JobsTable.PARTITION_KEY
 
     def create(self, job: Job) -> None:
-        with dependency("DynamoDB"):
+        try:
             self._client.put_item(
                 TableName=self._table,
                 Item=_serialize(_job_to_item(job)),
                 ConditionExpression="attribute_not_exists(#key)",
                 ExpressionAttributeNames={"#key": self._key_name},
             )
+        except ClientError as failure:
+            # Job ids are random: an existing item is this very write, applied by a client retry
+            # whose first answer was lost.
+            if error_code(failure) != "ConditionalCheckFailedException":
+                raise DependencyError(f"DynamoDB: {error_code(failure)}") from failure
+        except BotoCoreError as failure:
+            raise DependencyError(f"DynamoDB: {type(failure).__name__}") from failure
 
     def get(self, job_id: str) -> Job | None:
         with dependency("DynamoDB"):
@@ -86,20 +92,10 @@ class DynamoJobRepository:
             names={"#status": "status", "#error": "error"},
         )
 
-    def finish(
-        self,
-        job_id: str,
-        *,
-        status: JobStatus,
-        request_id: str | None,
-        result: StoredResult,
-        summary: dict[str, Any] | None,
-        error: JobError | None,
-        at: datetime,
-        lease_token: str,
-        lease_until: datetime,
-    ) -> bool:
-        stamp = isoformat(at)
+    def finish(self, job: Job, *, lease_token: str, lease_until: datetime) -> bool:
+        result = job.result
+        if result is None or job.completed_at is None:
+            raise ValueError("a finished job has a result and a completion time")
         sets = [
             "#status = :status",
             "#result = :result",
@@ -111,9 +107,9 @@ class DynamoJobRepository:
         ]
         removes: list[str] = []
         values: dict[str, Any] = {
-            ":status": status.value,
+            ":status": job.status.value,
             ":result": _result_to_item(result),
-            ":at": stamp,
+            ":at": job.completed_at,
             ":false": False,
             ":true": True,
             ":token": lease_token,
@@ -121,14 +117,19 @@ class DynamoJobRepository:
             ":queued": "queued",
             ":processing": "processing",
             ":failed": "failed",
-            ":request_id": request_id or "",
         }
-        if request_id:
+        condition = _AWAITING_RESULT
+        if job.request_id:
             sets.append("request_id = if_not_exists(request_id, :request_id)")
+            values[":request_id"] = job.request_id
+            condition += " AND (attribute_not_exists(request_id) OR request_id = :request_id)"
         if result.inline_data is not None:
             sets.append("result_data = :data")
             values[":data"] = result.inline_data
-        for attribute, value in (("summary", summary), ("#error", error.as_dict() if error else None)):
+        for attribute, value in (
+            ("summary", job.summary),
+            ("#error", job.error.as_dict() if job.error else None),
+        ):
             if value is None:
                 removes.append(attribute)
             else:
@@ -136,16 +137,12 @@ class DynamoJobRepository:
                 sets.append(f"{attribute} = {placeholder}")
                 values[placeholder] = value
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        return self._update(
-            job_id,
-            expression,
-            f"{_AWAITING_RESULT} AND {_REQUEST_ID_MATCHES}",
-            values,
-            names={"#status": "status", "#result": "result", "#error": "error"},
-        )
+        names = {"#status": "status", "#result": "result", "#error": "error"}
+        applied = self._update(job.job_id, expression, condition, values, names=names)
+        return applied or self._holds_lease(job.job_id, lease_token)
 
     def claim_notification(self, job_id: str, lease_token: str, *, now: datetime, until: datetime) -> bool:
-        return self._update(
+        applied = self._update(
             job_id,
             "SET notify_lease_token = :token, notify_lease_until = :until",
             "attribute_exists(#result) AND attribute_not_exists(notified_at)"
@@ -153,6 +150,7 @@ class DynamoJobRepository:
             {":token": lease_token, ":until": int(until.timestamp()), ":now": int(now.timestamp())},
             names={"#result": "result"},
         )
+        return applied or self._holds_lease(job_id, lease_token)
 
     def mark_notified(self, job_id: str, message_id: str, at: datetime) -> None:
         self._update(
@@ -170,6 +168,22 @@ class DynamoJobRepository:
             "notify_lease_token = :token",
             {":token": lease_token},
         )
+
+    def _holds_lease(self, job_id: str, lease_token: str) -> bool:
+        """Whether a write that reported a failed condition had in fact been applied.
+
+        The client retries a write whose answer was lost (a timeout, a 5xx); if the first attempt
+        was applied, the retry's condition fails. The lease token is unique to this delivery, so
+        finding it on the item proves the write is ours."""
+        with dependency("DynamoDB"):
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=self._key(job_id),
+                ConsistentRead=True,
+                ProjectionExpression="notify_lease_token",
+            )
+        token = response.get("Item", {}).get("notify_lease_token", {}).get("S")
+        return bool(token == lease_token)
 
     def _key(self, job_id: str) -> dict[str, Any]:
         return {self._key_name: {"S": job_id}}
