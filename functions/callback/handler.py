@@ -66,7 +66,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     }
 
 
-
 def _to_request(event: dict[str, Any]) -> CallbackRequest:
     http = event.get("requestContext", {}).get("http", {})
     raw = event.get("body") or ""

@@ -122,7 +122,6 @@ def submitter() -> Submitter:
     return Submitter(SubmitSettings.from_environ(os.environ))
 
 
-
 def _failure_view(failure: DeepgramFailure) -> dict[str, Any]:
     return {
         "http_status": failure.http_status,
