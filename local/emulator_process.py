@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from local.deepgram_emulator import DeepgramEmulator, DeliveryRecord, Faults, JobRecord
-from local.deepgram_emulator.recognizer import default_recognizer
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 CALLS = frozenset({"deliveries", "jobs", "faults", "set_faults", "reset", "wait_idle"})
@@ -208,8 +207,8 @@ def _serve(options: dict[str, Any], log_level: str) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s deepgram-emulator: %(message)s",
     )
-    default_recognizer().warm_up()  # load the model before serving, not on the first request
     emulator = DeepgramEmulator(**options)
+    emulator.warm_up()  # start the recognition workers before serving, not on the first request
     emulator.start()
     try:
         protocol.write(json.dumps({"url": emulator.url}) + "\n")

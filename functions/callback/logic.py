@@ -269,7 +269,7 @@ def _check_extra(
 ) -> str | CallbackResult:
     """The authenticated job id, given what `metadata.extra` proves; or the rejection."""
     secret_job_id: str | None = None
-    if "job_id" in extra or "callback_secret" in extra:
+    if "callback_secret" in extra:  # a job_id alone proves nothing and is not a credential
         if not _proves_job(config.signing_key, extra.get("job_id"), extra.get("callback_secret")):
             return _reject(401, "bad_credentials", "callback credentials are not valid")
         secret_job_id = str(extra["job_id"])

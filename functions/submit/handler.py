@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -32,6 +32,7 @@ from functions.core import contract
 from functions.core.adapters.aws import client, warm_up_in_lambda
 from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.adapters.secrets import CachedSecrets
+from functions.core.api_responses import SERVICE_UNAVAILABLE, error_response, json_response
 from functions.core.jobs import utc_now
 from functions.core.ports import DependencyError
 from functions.core.settings import SubmitSettings
@@ -161,27 +162,14 @@ def create_transcription() -> Response[Any]:
         return _refusal(job["id"], failure, ambiguous=True)
     metrics.add_metric(name=contract.Metrics.JOBS_SUBMITTED, unit=MetricUnit.Count, value=1)
     logger.info("job submitted", extra={"status": job["status"], "source_type": job["source"]["type"]})
-    return Response(
-        status_code=202,
-        content_type=content_types.APPLICATION_JSON,
-        body=job,
-        headers={"Location": contract.Api.TRANSCRIPTION.format(id=job["id"])},
-    )
+    return json_response(202, job, {"Location": contract.Api.TRANSCRIPTION.format(id=job["id"])})
 
 
 def _error(
     status: int, code: str, message: str, *, job_id: str | None = None, retry_after: str | None = None
 ) -> Response[Any]:
     metrics.add_metric(name=contract.Metrics.SUBMIT_ERRORS, unit=MetricUnit.Count, value=1)
-    error: dict[str, str] = {"code": code, "message": message}
-    if job_id:
-        error["job_id"] = job_id
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": error},
-        headers={"Retry-After": retry_after} if retry_after else None,
-    )
+    return error_response(status, code, message, job_id=job_id, retry_after=retry_after)
 
 
 @app.exception_handler(RequestError)
@@ -226,7 +214,7 @@ def on_idempotency_in_progress(_: IdempotencyAlreadyInProgressError) -> Response
 @app.exception_handler(IdempotencyPersistenceLayerError)
 def on_dependency_error(error: Exception) -> Response[Any]:
     logger.exception("dependency failed")
-    return _error(503, "service_unavailable", "a backing service failed; retry shortly", retry_after="2")
+    return _error(503, *SERVICE_UNAVAILABLE, retry_after="2")
 
 
 @app.not_found

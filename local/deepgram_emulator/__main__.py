@@ -12,7 +12,6 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from local.deepgram_emulator.recognizer import default_recognizer
 from local.deepgram_emulator.server import (
     DEEPGRAM_CALLBACK_PORTS,
     DEEPGRAM_MAX_DELIVERY_ATTEMPTS,
@@ -104,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    default_recognizer().warm_up()
+    emulator.warm_up()  # start the recognition workers before serving, not on the first request
     emulator.start()
     print(f"Deepgram emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
     try:

@@ -11,7 +11,9 @@ about 0.3 s, once per process). Audio goes through three steps:
    probability from the lattice as confidence. Silences, fillers and noise tokens are dropped.
 
 A `Recognizer` guards its decoder with a lock: PocketSphinx decoders are not thread-safe, and
-recognition is CPU-bound anyway, so concurrent jobs simply take turns.
+recognition is CPU-bound anyway, so concurrent jobs simply take turns. PocketSphinx also holds the
+GIL while it decodes, so the emulator runs recognizers in worker processes (`pool.py`, `worker.py`)
+rather than next to its HTTP threads.
 """
 
 from __future__ import annotations
@@ -232,7 +234,7 @@ class Recognizer:
 
 @cache
 def default_recognizer() -> Recognizer:
-    """The process-wide recogniser: every emulator shares one loaded model."""
+    """The process-wide recogniser (for in-thread recognition): one loaded model per process."""
     return Recognizer()
 
 

@@ -7,6 +7,10 @@ Threads: `ThreadingHTTPServer` answers each connection on its own thread; callba
 small pool (`max_concurrent_jobs`); each delivery, with its retries, runs on its own thread so a
 callback server that keeps failing never holds up other jobs. Every wait between retries watches
 a stop event, so `stop()` returns promptly.
+
+Processes: recognition runs in worker processes (`RecognitionPool`, `recognition_workers` of
+them), never in this one. PocketSphinx holds the GIL while it decodes, so in-process recognition
+would stall every HTTP thread for seconds; the job or request thread only waits on a pipe.
 """
 
 from __future__ import annotations
@@ -41,7 +45,19 @@ from local.deepgram_emulator.payloads import (
     fit_words_to_size,
     synthetic_transcript,
 )
-from local.deepgram_emulator.recognizer import AudioDecodeError, Recognizer, default_recognizer, punctuate
+from local.deepgram_emulator.pool import (
+    RecognitionPool,
+    RecognitionPoolClosed,
+    RecognitionWorkerError,
+    default_pool_size,
+)
+from local.deepgram_emulator.recognizer import (
+    AudioDecodeError,
+    Recognition,
+    Recognizer,
+    default_recognizer,
+    punctuate,
+)
 
 __all__ = [
     "DEEPGRAM_CALLBACK_PORTS",
@@ -145,6 +161,10 @@ class Faults:
             raise ValueError("synthetic_duration_seconds must be >= 0")
 
 
+class _Stopping(Exception):
+    """The emulator stopped while the request was being processed."""
+
+
 class _RequestError(Exception):
     """A request Deepgram would refuse: carries the error kind and an optional message."""
 
@@ -184,6 +204,10 @@ class DeepgramEmulator:
     `max_delivery_attempts` counts every attempt, the first included: the default 11 is Deepgram's
     first try plus its 10 retries, `retry_interval_seconds` apart. `allowed_callback_ports=None`
     accepts any port (tests listen on ephemeral ports); the default is Deepgram's four.
+
+    Recognition runs in `recognition_workers` child processes (default `min(2, CPU count)`),
+    started on first use or by `warm_up`. `recognition_workers=0`, or an injected `recognizer`,
+    recognises in the job's thread instead (which holds up the HTTP threads while it decodes).
     """
 
     def __init__(
@@ -200,7 +224,10 @@ class DeepgramEmulator:
         max_concurrent_jobs: int = 4,
         send_dg_token: bool = True,
         recognizer: Recognizer | None = None,
+        recognition_workers: int | None = None,
     ) -> None:
+        if recognition_workers is not None and recognition_workers < 0:
+            raise ValueError("recognition_workers must be >= 0")
         if max_delivery_attempts < 1:
             raise ValueError("max_delivery_attempts must be at least 1")
         if retry_interval_seconds < 0:
@@ -217,7 +244,15 @@ class DeepgramEmulator:
         self._fetch_timeout = fetch_timeout_seconds
         self._max_concurrent_jobs = max_concurrent_jobs
         self._send_dg_token = send_dg_token
-        self._recognizer = recognizer or default_recognizer()
+        # Either a pool of worker processes (the default) or an in-thread recognizer, not both.
+        self._recognizer: Recognizer | None = recognizer
+        self._pool: RecognitionPool | None = None
+        if recognizer is None:
+            workers = default_pool_size() if recognition_workers is None else recognition_workers
+            if workers > 0:
+                self._pool = RecognitionPool(workers)  # starts no process until first used
+            else:
+                self._recognizer = default_recognizer()
         self._opener = build_opener(ProxyHandler({}))
 
         self._lock = threading.Lock()
@@ -266,6 +301,9 @@ class DeepgramEmulator:
             self._stopped = True
             server, thread, executor = self._server, self._serve_thread, self._executor
         self._stop_event.set()
+        if self._pool is not None:
+            # Kills the workers: recognitions in progress end at once, and no process outlives us.
+            self._pool.close(timeout)
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -274,6 +312,16 @@ class DeepgramEmulator:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
         self.wait_idle(timeout)
+
+    def warm_up(self) -> None:
+        """Start the recognition workers and load their model now rather than on the first request.
+
+        Blocks until they are ready (about a second). Not needed: workers otherwise start on first use.
+        """
+        if self._pool is not None:
+            self._pool.warm_up()
+        elif self._recognizer is not None and hasattr(self._recognizer, "warm_up"):
+            self._recognizer.warm_up()
 
     def __enter__(self) -> DeepgramEmulator:
         return self.start()
@@ -379,11 +427,7 @@ class DeepgramEmulator:
             return status, result
         if not self._submit(job):
             self._update_job(request_id, status="failed", error="emulator stopping")
-            return 503, {
-                "err_code": "SERVICE_UNAVAILABLE",
-                "err_msg": "Emulator stopping.",
-                "request_id": request_id,
-            }
+            return _stopping(request_id)
         return 200, {"request_id": request_id}
 
     def _authenticate(self, authorization: str | None) -> str | None:
@@ -413,6 +457,11 @@ class DeepgramEmulator:
 
     def _run_callback_job(self, job: _Job) -> None:
         status, body = self._transcribe(job)
+        if self._stop_event.is_set():
+            # Nothing is delivered once the emulator stops (a failed job stays "failed").
+            if status == 200:
+                self._update_job(job.request_id, status="undelivered")
+            return
         assert job.callback is not None
         copies = 2 if self.faults().duplicate_deliveries else 1
         payload = compact_json(body)
@@ -444,6 +493,9 @@ class DeepgramEmulator:
             return 200, self._result(job)
         except _RequestError as failure:
             kind, message = failure.kind, failure.message
+        except _Stopping:
+            self._update_job(job.request_id, status="failed", error="emulator stopping")
+            return _stopping(job.request_id)
         except Exception:
             # A bug in the emulator: say so loudly, and answer as Deepgram would on its own failure.
             logger.exception("request %s: transcription crashed", job.request_id)
@@ -504,11 +556,23 @@ class DeepgramEmulator:
             )
             return words, faults.synthetic_duration_seconds
         try:
-            recognition = self._recognizer.recognize(audio)
+            recognition = self._recognize(audio)
         except AudioDecodeError as error:
             logger.info("request %s: undecodable audio (%s)", job.request_id, error)
             raise _RequestError(ErrorKind.CORRUPT_AUDIO) from error
+        except RecognitionPoolClosed as error:
+            raise _Stopping from error
+        except RecognitionWorkerError as error:
+            # A worker died (or failed): answer as Deepgram would on its own failure.
+            logger.error("request %s: %s", job.request_id, error)
+            raise _RequestError(ErrorKind.INTERNAL) from error
         return punctuate(recognition), recognition.duration
+
+    def _recognize(self, audio: bytes) -> Recognition:
+        if self._pool is not None:
+            return self._pool.recognize(audio)
+        assert self._recognizer is not None
+        return self._recognizer.recognize(audio)
 
     def _fetch(self, url: str) -> bytes:
         """Download the audio of a `{"url": ...}` request, failing the way Deepgram reports it."""
@@ -801,6 +865,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _error(kind: ErrorKind, request_id: str | None, message: str | None = None) -> tuple[int, dict[str, Any]]:
     return kind.status, error_body(kind, request_id=request_id, message=message)
+
+
+def _stopping(request_id: str) -> tuple[int, dict[str, Any]]:
+    """The emulator's own answer when it stops while a request is in progress (not Deepgram's)."""
+    return 503, {"err_code": "SERVICE_UNAVAILABLE", "err_msg": "Emulator stopping.", "request_id": request_id}
 
 
 def _parse_query(

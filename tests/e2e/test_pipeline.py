@@ -178,7 +178,7 @@ def test_forged_callbacks_are_rejected_and_change_nothing(pipeline: Pipeline) ->
     assert codes == {
         "no credentials": (401, "missing_credentials"),
         "wrong password": (401, "bad_credentials"),
-        "another job's secret in extra": (401, "missing_credentials"),
+        "another job's secret in extra": (401, "bad_credentials"),
         "another job's basic credentials": (403, "request_mismatch"),
         "wrong dg-token": (401, "dg_token_mismatch"),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import select
@@ -36,6 +37,7 @@ from deepgram.types.listen_v1accepted_response import ListenV1AcceptedResponse
 from deepgram.types.listen_v1response import ListenV1Response
 
 from local.deepgram_emulator import DeepgramEmulator
+from local.deepgram_emulator.recognizer import Recognition, RecognizedWord
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = (REPO_ROOT / "local" / "audio" / "sample.wav").read_bytes()
@@ -154,6 +156,44 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def repeated_wav(data: bytes, times: int) -> bytes:
+    """The WAV file's audio played `times` times over, as one WAV file."""
+    with wave.open(io.BytesIO(data)) as reader:
+        params, frames = reader.getparams(), reader.readframes(reader.getnframes())
+    output = io.BytesIO()
+    with wave.open(output, "wb") as writer:
+        writer.setparams(params)
+        writer.writeframes(frames * times)
+    return output.getvalue()
+
+
+def recognition_worker_pids() -> list[int]:
+    """This process's live children that are recognition workers (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            command = (entry / "cmdline").read_bytes()  # empty once exited (a zombie)
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"local.deepgram_emulator.worker" in command:
+            pids.append(int(entry.name))
+    return pids
+
+
+def wait_for_job(emulator: DeepgramEmulator, request_id: str, ready: Callable[[Any], bool]) -> Any:
+    """Poll `jobs()` until the job satisfies `ready`; returns its record."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for job in emulator.jobs():
+            if job["request_id"] == request_id and ready(job):
+                return job
+        time.sleep(0.01)
+    raise AssertionError(f"job {request_id} never got ready: {emulator.jobs()}")
 
 
 # Fixtures -----------------------------------------------------------------------------------------
@@ -642,6 +682,131 @@ def test_synthetic_mode_returns_realistic_sizes_per_minute(
     (job,) = emulator.jobs()
     assert job["synthetic"]
     assert job["result_bytes"] == len(response.content)
+
+
+# Recognition in worker processes ---------------------------------------------------------------------
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds workers in /proc")
+
+
+def test_submissions_are_answered_while_audio_is_recognised(
+    make_emulator: Callable[..., DeepgramEmulator], site: LocalHttpServer
+) -> None:
+    # PocketSphinx holds the GIL while it decodes a speech region: recognising in the serving
+    # process stalled every HTTP thread until the region was done (seconds for this audio).
+    emulator = make_emulator(allowed_callback_ports=None)
+    # A first recognition loads the model, so the next one starts decoding at once.
+    assert post_listen(emulator, "", SAMPLE).status_code == 200
+    long_audio = repeated_wav(SAMPLE, 3)  # 18 s of audio, one 12 s speech region in the middle
+    first = post_listen(emulator, f"callback={site.url()}", long_audio).json()["request_id"]
+    wait_for_job(emulator, first, lambda job: job["status"] == "transcribing")
+
+    with httpx.Client(timeout=30) as http:
+        for _ in range(10):
+            response = http.post(
+                f"{emulator.url}/v1/listen?callback={site.url()}",
+                content=SAMPLE,
+                headers={"Authorization": f"Token {API_KEY}", "Content-Type": "audio/wav"},
+            )
+            assert response.status_code == 200
+            assert set(response.json()) == {"request_id"}
+
+    # Every answer came back while the first job was still being recognised.
+    jobs = {job["request_id"]: job for job in emulator.jobs()}
+    assert jobs[first]["status"] == "transcribing"
+    assert jobs[first]["recognition_finished_at"] is None
+    assert len(jobs) == 12  # the warm-up, the long job and the ten answered meanwhile
+
+
+@needs_proc
+def test_a_crashed_worker_is_reported_as_an_error_callback(
+    make_emulator: Callable[..., DeepgramEmulator], site: LocalHttpServer
+) -> None:
+    emulator = make_emulator(allowed_callback_ports=None, recognition_workers=1)
+    accepted = post_listen(emulator, f"callback={site.url()}", repeated_wav(SAMPLE, 3)).json()
+    wait_for_job(emulator, accepted["request_id"], lambda job: job["status"] == "transcribing")
+    deadline = time.monotonic() + 10
+    while not (workers := recognition_worker_pids()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (worker,) = workers
+
+    os.kill(worker, signal.SIGKILL)
+
+    (delivery,) = site.wait_for(1)
+    body = delivery.json()
+    assert body["err_code"] == "INTERNAL_SERVER_ERROR"
+    assert body["request_id"] == accepted["request_id"]
+    assert "results" not in body
+    assert emulator.wait_idle(5)
+    (job,) = emulator.jobs()
+    assert (job["status"], job["error"]) == ("delivered", "INTERNAL_SERVER_ERROR")
+    # The next request gets a fresh worker.
+    response = post_listen(emulator, "", SAMPLE)
+    assert response.status_code == 200
+    assert {word["word"] for word in first_alternative(response.json())["words"]} >= ROBUST_WORDS
+    assert worker not in recognition_worker_pids()
+
+
+@needs_proc
+def test_stop_kills_the_workers_and_abandons_running_recognitions(
+    make_emulator: Callable[..., DeepgramEmulator], site: LocalHttpServer
+) -> None:
+    emulator = make_emulator(allowed_callback_ports=None, recognition_workers=2)
+    emulator.warm_up()
+    assert len(recognition_worker_pids()) == 2
+    long_audio = repeated_wav(SAMPLE, 3)
+    accepted = post_listen(emulator, f"callback={site.url()}", long_audio).json()
+    synchronous: list[httpx.Response] = []
+    request = threading.Thread(target=lambda: synchronous.append(post_listen(emulator, "", long_audio)))
+    request.start()
+    wait_for_job(emulator, accepted["request_id"], lambda job: job["recognition_started_at"] is not None)
+    deadline = time.monotonic() + 10
+    while len(emulator.jobs()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    started = time.monotonic()
+    emulator.stop()
+    assert time.monotonic() - started < 2  # recognition of this audio takes several seconds
+    request.join(5)
+
+    assert recognition_worker_pids() == []
+    (answer,) = synchronous
+    assert answer.status_code == 503
+    assert answer.json()["err_code"] == "SERVICE_UNAVAILABLE"
+    assert {job["status"] for job in emulator.jobs()} == {"failed"}
+    assert {job["error"] for job in emulator.jobs()} == {"emulator stopping"}
+    assert site.received == []
+
+
+@needs_proc
+def test_synthetic_mode_and_injected_recognizers_start_no_worker(
+    make_emulator: Callable[..., DeepgramEmulator],
+) -> None:
+    synthetic = make_emulator()
+    synthetic.set_faults(synthetic_duration_seconds=5)
+    assert post_listen(synthetic, "", SAMPLE).status_code == 200
+
+    class Canned:
+        """A recognizer that hears the same two words in anything."""
+
+        def recognize(self, audio: bytes) -> Recognition:
+            return Recognition(
+                words=(
+                    RecognizedWord(word="hello", start=0.1, end=0.5, confidence=0.9, region=0),
+                    RecognizedWord(word="there", start=0.6, end=0.9, confidence=0.8, region=0),
+                ),
+                duration=1.0,
+            )
+
+    injected = make_emulator(recognizer=Canned())
+    response = post_listen(injected, "punctuate=true", b"not even audio")
+    assert response.status_code == 200
+    assert first_alternative(response.json())["transcript"] == "Hello there."
+
+    assert recognition_worker_pids() == []
+    with pytest.raises(ValueError, match="recognition_workers"):
+        DeepgramEmulator(recognition_workers=-1)
 
 
 # Admin API and CLI ----------------------------------------------------------------------------------
