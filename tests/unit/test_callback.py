@@ -22,7 +22,7 @@ from functions.callback import handler as callback_handler
 from functions.callback.logic import CallbackRequest
 from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.callback_auth import callback_secret
-from functions.core.jobs import JobError, JobStatus, new_job
+from functions.core.jobs import JobError, JobStatus, StoredResult, new_job
 from local.aws_resources import receive_notifications
 from local.deepgram_emulator.payloads import ErrorKind, compact_json, error_body, generate_response
 from local.events import LambdaContext, function_url_event
@@ -686,3 +686,40 @@ def test_a_rejected_callback_is_counted_with_its_reason(
     assert names["CallbacksRejectedByReason"] == [["service", "reason"]]
     assert any(document.get("reason") == "bad_credentials" for document in metrics)
     assert "0" * 64 not in json.dumps(logs)
+
+
+@pytest.mark.parametrize(
+    ("status", "ambiguous", "has_result"),
+    [
+        (status, ambiguous, has_result)
+        for status in JobStatus
+        for ambiguous in (False, True)
+        for has_result in (False, True)
+        if not (status in (JobStatus.QUEUED, JobStatus.PROCESSING) and has_result)
+    ],
+)
+def test_the_conditional_write_accepts_exactly_the_jobs_the_domain_calls_awaiting(
+    pipeline: Pipeline, status: JobStatus, ambiguous: bool, has_result: bool
+) -> None:
+    """`Job.awaiting_result` (domain) and the finishing write's condition (adapter) state one rule."""
+    job = pipeline.job()
+    stored = pipeline.repository.get(job.job_id)
+    assert stored is not None
+    now = datetime.now(UTC)
+    result = StoredResult(
+        storage="inline", size_bytes=2, sha256="0" * 64, content_encoding="identity", inline_data=b"{}"
+    )
+    shaped = replace(
+        stored, status=status, submit_error_ambiguous=ambiguous, result=result if has_result else None
+    )
+    item = pipeline.item(job)
+    item["status"] = {"S": status.value}
+    item["submit_error_ambiguous"] = {"BOOL": ambiguous}
+    if has_result:
+        item["result"] = {"M": {"storage": {"S": "inline"}}}
+    pipeline.dynamodb.put_item(TableName=pipeline.stack.resources.names.jobs_table, Item=item)
+    finished = replace(stored, status=JobStatus.COMPLETED, result=result, completed_at="2026-01-01T00:00:00Z")
+
+    applied = pipeline.repository.finish(finished, lease_token="t", lease_until=now)
+
+    assert applied is shaped.awaiting_result
