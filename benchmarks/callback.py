@@ -44,6 +44,7 @@ from benchmarks.stats import Summary, summarize
 from benchmarks.stub import ZeroLatencyAws, answer_get_item
 from functions.callback import handler as handler_module
 from functions.callback import logic
+from functions.core import result_storage
 from functions.core.adapters import dynamodb
 from functions.core.adapters.aws import client
 from functions.core.contract import Env
@@ -295,7 +296,8 @@ def breakdown(bench: CallbackBench, case: Case, deliveries: int) -> dict[str, fl
 
     Each step is timed by a thin wrapper (about a microsecond each) around the function that does
     it, so, unlike a profiler, the figures are not skewed towards Python-heavy code. Nested steps
-    (gzip inside storing) are reported separately and also included in their parent.
+    (gzip inside `result_storage.encode`) are reported separately and also included in their parent;
+    the S3 upload, when there is one, is `aws PutObject`.
     """
     timers = _Timers()
     raw_handler = handler_module.lambda_handler.__wrapped__.__wrapped__  # type: ignore[attr-defined]
@@ -317,7 +319,9 @@ def breakdown(bench: CallbackBench, case: Case, deliveries: int) -> dict[str, fl
             (handler_module, "_to_request", "event -> request (body str -> bytes)"),
             (handler_module, "_observe", "logging + metrics (handler._observe)"),
             (logic, "_parse_json_object", "json.loads of the body"),
-            (logic, "_authenticate", "authentication (Basic, HMAC)"),
+            # `_authenticate` also parses the body: time its two checks, not it.
+            (logic, "_check_headers", "authentication (dg-token, Basic, HMAC)"),
+            (logic, "_check_extra", "authentication (dg-token, Basic, HMAC)"),
             (logic, "summarize", "summary of the transcript"),
             (logic, "build_notification", "notification message"),
         ):
@@ -326,9 +330,9 @@ def breakdown(bench: CallbackBench, case: Case, deliveries: int) -> dict[str, fl
             )
         patches.enter_context(
             _patched(
-                logic.CallbackService,
-                "_store",
-                timers.wrap("store body (gzip/S3)", logic.CallbackService._store),
+                result_storage,
+                "encode",
+                timers.wrap("result_storage.encode (gzip, inline or S3)", result_storage.encode),
             )
         )
         patches.enter_context(
@@ -351,15 +355,22 @@ def breakdown(bench: CallbackBench, case: Case, deliveries: int) -> dict[str, fl
                 total += (time.perf_counter_ns() - started) / 1e6
                 _check_accepted(response, case)
         per_delivery = {name: value / deliveries for name, value in sorted(timers.totals.items())}
-        # The same deliveries without Powertools' decorators (metrics cleared outside the timing).
-        inner_total = 0.0
+        # Powertools' decorators: decorated and undecorated deliveries alternate, and the figure is
+        # the median of the pairs' differences (two separate loops drift apart on a noisy machine).
+        # Metrics the undecorated handler added are cleared outside the timing.
+        differences: list[float] = []
+        undecorated: list[float] = []
         with harness.stdout_redirected():
             for _ in range(deliveries):
-                context = LambdaContext("deepgram-transcription-callback", memory_limit_in_mb=512)
-                started = time.perf_counter_ns()
-                raw_handler(case.event, context)
-                inner_total += (time.perf_counter_ns() - started) / 1e6
-                handler_module.metrics.clear_metrics()
+                pair = []
+                for handler in (bench.handler, raw_handler):
+                    context = LambdaContext("deepgram-transcription-callback", memory_limit_in_mb=512)
+                    started = time.perf_counter_ns()
+                    handler(case.event, context)
+                    pair.append((time.perf_counter_ns() - started) / 1e6)
+                    handler_module.metrics.clear_metrics()
+                differences.append(pair[0] - pair[1])
+                undecorated.append(pair[1])
         # The floor, for comparison: its AWS calls and its parse.
         floor_timers = _Timers()
         assert bench.floor is not None
@@ -375,9 +386,9 @@ def breakdown(bench: CallbackBench, case: Case, deliveries: int) -> dict[str, fl
             per_delivery[f"floor: {name}"] = value / deliveries
         per_delivery["floor: total"] = floor_total / deliveries
     per_delivery["handler total (decorated)"] = total / deliveries
-    per_delivery["handler without Powertools decorators"] = inner_total / deliveries
+    per_delivery["handler without Powertools decorators (median)"] = summarize(undecorated).median
     per_delivery["Powertools decorators (inject_lambda_context, log_metrics flush)"] = max(
-        0.0, (total - inner_total) / deliveries
+        0.0, summarize(differences).median
     )
     return {name: round(value, 4) for name, value in per_delivery.items()}
 
@@ -415,11 +426,30 @@ def _short(filename: str) -> str:
 
 
 # Experiments (benchmark-only monkeypatches; functions/ is unchanged) --------------------------------
+#
+# Each patch is applied around one delivery and undone right after it, so the unchanged handler
+# and the floor, interleaved with the experiments, always run the code as it is. `_patched` reads
+# the attribute before replacing it, so a patch whose target has moved fails instead of measuring
+# nothing.
+
+PREVIOUS_GZIP_LEVEL = 6
+PREVIOUS_INLINE_MAX_STORED_BYTES = 300 * KB
+"""The storage settings before `functions/core/result_storage.py` (gzip 6, inline up to 300 KB)."""
 
 
 @contextmanager
 def gzip_level(level: int) -> Iterator[None]:
-    with _patched(logic, "GZIP_LEVEL", level):
+    with _patched(result_storage, "GZIP_LEVEL", level):
+        yield
+
+
+@contextmanager
+def previous_storage() -> Iterator[None]:
+    """The previous storage settings: gzip 6, and inline while the compressed body is <= 300 KB."""
+    with (
+        _patched(result_storage, "GZIP_LEVEL", PREVIOUS_GZIP_LEVEL),
+        _patched(result_storage, "INLINE_MAX_STORED_BYTES", PREVIOUS_INLINE_MAX_STORED_BYTES),
+    ):
         yield
 
 
@@ -451,26 +481,73 @@ def publication_unrecorded(bench: CallbackBench) -> Iterator[None]:
         yield
 
 
-EXPERIMENTS: dict[str, str] = {
-    "gzip level 1": "functions.callback.logic.GZIP_LEVEL = 1 instead of 6 (output about 20 % larger)",
-    "GetItem folded": "the job read answered from memory: what folding GetItem into the conditional "
-    "UpdateItem would save",
-    "no publication record": "mark_notified skipped: what recording the publication costs (a measurement, "
-    "not a proposal)",
-    "gzip 1 + GetItem folded": "the two proposals together",
-    "all three": "gzip 1 + GetItem folded + no publication record",
+@contextmanager
+def uncompressed_to_s3() -> Iterator[None]:
+    """Every body to S3 as it came (`COMPRESS_MAX_RAW_BYTES = 0`): the job item stays small."""
+    with _patched(result_storage, "COMPRESS_MAX_RAW_BYTES", 0):
+        yield
+
+
+GZIP_6 = "gzip level 6 (previous default)"
+PREVIOUS_STORAGE = "previous storage (gzip 6, inline <= 300 KB)"
+GET_ITEM_FOLDED = "GetItem folded"
+NO_PUBLICATION_RECORD = "no publication record"
+RAW_TO_S3 = "body to S3 uncompressed"
+
+EXPERIMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    GZIP_6: (
+        f"functions.core.result_storage.GZIP_LEVEL = {PREVIOUS_GZIP_LEVEL} instead of "
+        f"{result_storage.GZIP_LEVEL}: the level before result_storage, for comparison (output about "
+        "20 % smaller, slower)",
+        (GZIP_6,),
+    ),
+    PREVIOUS_STORAGE: (
+        f"GZIP_LEVEL = {PREVIOUS_GZIP_LEVEL} and INLINE_MAX_STORED_BYTES = "
+        f"{PREVIOUS_INLINE_MAX_STORED_BYTES // KB} KB instead of "
+        f"{result_storage.INLINE_MAX_STORED_BYTES // KB} KB: the storage settings before result_storage, "
+        "for comparison",
+        (PREVIOUS_STORAGE,),
+    ),
+    GET_ITEM_FOLDED: (
+        "the job read answered from memory: what folding GetItem into the conditional UpdateItem would save",
+        (GET_ITEM_FOLDED,),
+    ),
+    NO_PUBLICATION_RECORD: (
+        "mark_notified skipped: what recording the publication costs (a measurement, not a proposal)",
+        (NO_PUBLICATION_RECORD,),
+    ),
+    RAW_TO_S3: (
+        "functions.core.result_storage.COMPRESS_MAX_RAW_BYTES = 0: every body to S3 as it came, the job item "
+        "stays small (the S3 PUT's network latency is not in this figure)",
+        (RAW_TO_S3,),
+    ),
+    "S3 + GetItem folded": ("the storage proposal with the folded read", (RAW_TO_S3, GET_ITEM_FOLDED)),
+    "GetItem folded + no record": (
+        "the folded read and no publication record: what is left of the gap with today's storage",
+        (GET_ITEM_FOLDED, NO_PUBLICATION_RECORD),
+    ),
+    "S3 + GetItem folded + no record": (
+        "all three: what is left of the gap",
+        (RAW_TO_S3, GET_ITEM_FOLDED, NO_PUBLICATION_RECORD),
+    ),
 }
+"""Name -> (what it does, the patches it applies)."""
 
 
 def _experiment(bench: CallbackBench, case: Case, name: str) -> Callable[[], float]:
+    patches: dict[str, Callable[[], Any]] = {
+        GZIP_6: functools.partial(gzip_level, PREVIOUS_GZIP_LEVEL),
+        PREVIOUS_STORAGE: previous_storage,
+        GET_ITEM_FOLDED: functools.partial(get_item_folded, bench, case),
+        NO_PUBLICATION_RECORD: functools.partial(publication_unrecorded, bench),
+        RAW_TO_S3: uncompressed_to_s3,
+    }
+    _, applied = EXPERIMENTS[name]
+
     def run() -> float:
         with ExitStack() as stack:
-            if "gzip" in name or name == "all three":
-                stack.enter_context(gzip_level(1))
-            if "GetItem" in name or name == "all three":
-                stack.enter_context(get_item_folded(bench, case))
-            if "publication" in name or name == "all three":
-                stack.enter_context(publication_unrecorded(bench))
+            for patch in applied:
+                stack.enter_context(patches[patch]())
             return bench.invoke_real(case)
 
     return run
@@ -493,10 +570,19 @@ def run_experiments(bench: CallbackBench, cases: list[Case], repeats: Mapping[in
                 "p95_ms": round(summary.p95, 4),
                 "ratio_to_floor": round(summary.median / floor.median, 3),
                 "n": summary.n,
+                "body_stored": _where_stored(bench, variants[name]),
             }
             for name, summary in ((name, summarize(values)) for name, values in samples.items())
         }
     return results
+
+
+def _where_stored(bench: CallbackBench, invoke: Callable[[], float]) -> str:
+    """Where one delivery of a variant put the body: "S3" if it called PutObject, else "inline"."""
+    bench.stub.reset_records()
+    with harness.stdout_redirected():
+        invoke()
+    return "S3" if bench.stub.record("s3", "PutObject").calls else "inline"
 
 
 # The benchmark ---------------------------------------------------------------------------------------
@@ -516,6 +602,12 @@ def run(*, quick: bool = False) -> BenchmarkResult:
         "stub": "ZeroLatencyAws (botocore before-send): GetItem -> awaiting job, writes -> success",
         "floor": "decode + json.loads + body stored once uncompressed (DynamoDB item <= 400 KB, else S3) "
         "+ 1 PutItem + 1 Publish",
+        "storage": {
+            "module": "functions.core.result_storage",
+            "GZIP_LEVEL": result_storage.GZIP_LEVEL,
+            "INLINE_MAX_STORED_BYTES": result_storage.INLINE_MAX_STORED_BYTES,
+            "COMPRESS_MAX_RAW_BYTES": result_storage.COMPRESS_MAX_RAW_BYTES,
+        },
     }
     with CallbackBench() as bench:
         cases = [bench.case(label, size, index=index) for index, (label, size) in enumerate(sizes)]
@@ -562,7 +654,7 @@ def run(*, quick: bool = False) -> BenchmarkResult:
             for case in targeted
         }
         result.details["experiments"] = {
-            "what": EXPERIMENTS,
+            "what": {name: description for name, (description, _) in EXPERIMENTS.items()},
             "results": run_experiments(bench, targeted, experiment_repeats),
         }
     result.notes.extend(_notes(result))
@@ -578,6 +670,9 @@ def _notes(result: BenchmarkResult) -> list[str]:
             row.case.split(" body")[0] + " " + row.note.removeprefix("paired ratio ") for row in result.rows
         )
         + ".",
+        f"Storage (functions.core.result_storage): gzip level {result_storage.GZIP_LEVEL}, inline in the job "
+        f"item while the gzip is <= {result_storage.INLINE_MAX_STORED_BYTES // KB} KB, else an S3 object "
+        f"(gzip up to {result_storage.COMPRESS_MAX_RAW_BYTES // MB} MB of body, as it came beyond). "
         "AWS calls per warm delivery (real): "
         + "; ".join(
             f"{label}: " + ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))
@@ -585,7 +680,7 @@ def _notes(result: BenchmarkResult) -> list[str]:
         ),
     ]
     breakdowns: dict[str, dict[str, float]] = result.details["breakdown_ms_per_delivery"]
-    for label in ("100 KB", "5 MB"):
+    for label in ("100 KB", "1 MB", "5 MB"):
         steps = breakdowns.get(label)
         if not steps:
             continue
@@ -608,9 +703,10 @@ def _notes(result: BenchmarkResult) -> list[str]:
     experiments = result.details["experiments"]["results"]
     for label, per_case in experiments.items():
         notes.append(
-            f"Experiment at {label} (benchmark-only monkeypatch): "
+            f"Experiment at {label} (benchmark-only monkeypatch; where the body went): "
             + "; ".join(
-                f"{name}: {figures['median_ms']:.2f} ms = {figures['ratio_to_floor']:.2f}x floor"
+                f"{name}: {figures['median_ms']:.2f} ms = {figures['ratio_to_floor']:.2f}x floor "
+                f"({figures['body_stored']})"
                 for name, figures in per_case.items()
             )
         )

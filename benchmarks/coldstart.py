@@ -351,10 +351,11 @@ FULL_VARIANTS = (
         {FLOOR_BOTO3: 15, FLOOR_CLIENTS: 15, "callback": 15, "status": 15, FLOOR_DEEPGRAM: 15, "submit": 15},
     ),
     Variant(ASSET_COMPILED, {FLOOR_BOTO3: 15, "callback": 15, "status": 15, FLOOR_DEEPGRAM: 8, "submit": 8}),
-    Variant(NOTHING_PRECOMPILED, {FLOOR_BOTO3: 8, "callback": 8}),
+    Variant(NOTHING_PRECOMPILED, {FLOOR_BOTO3: 15, "callback": 15}),
 )
-"""15 samples where the target is judged (callback against its floor); fewer where a sample costs
-seconds (submit compiling the SDK, everything compiled from source)."""
+"""15 samples where the target is judged (callback against its floor, in every variant: with 8,
+the nothing-precompiled ratio swung between 1.05x and 1.48x from one run to the next); fewer where
+a sample costs seconds and no target is judged (submit compiling the SDK)."""
 QUICK_VARIANTS = (Variant(WITH_BYTECODE, {FLOOR_BOTO3: 1, "callback": 1}),)
 
 

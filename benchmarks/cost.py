@@ -7,7 +7,10 @@ Inputs measured in this run, in-process against the zero-latency stub (benchmark
   the exact DynamoDB writes (item sizes follow from the requests, replayed on the job item) and,
   past the inline limits, the S3 object;
 * the submit function's duration (URL source, Idempotency-Key, Deepgram on loopback) and writes;
-* the status function's duration reading that job back (inline result or presigned URL).
+* the status function's duration reading that job back (inline result or presigned URL);
+* for comparison, the same callback and status read under the storage settings that preceded
+  `functions.core.result_storage` (gzip 6, inline up to 300 KB), patched in for that measurement
+  only (`benchmarks.callback.previous_storage`).
 
 The AWS prices are list prices (`PRICES`, us-east-1), and the model's assumptions (`ASSUMPTIONS`)
 turn in-process CPU time into billed Lambda time: Lambda gives a function CPU in proportion to its
@@ -29,10 +32,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks import harness
-from benchmarks.callback import CallbackBench, Case, Handler
+from benchmarks.callback import (
+    PREVIOUS_GZIP_LEVEL,
+    PREVIOUS_INLINE_MAX_STORED_BYTES,
+    CallbackBench,
+    Case,
+    Handler,
+    previous_storage,
+)
 from benchmarks.report import BenchmarkError, BenchmarkResult, Row
 from benchmarks.stats import summarize
 from benchmarks.stub import JournalEntry, answer_get_item
+from functions.core import result_storage
 from functions.core.settings import DEFAULT_RETENTION_DAYS
 from functions.status import handler as status_handler
 from functions.submit import handler as submit_handler
@@ -512,6 +523,78 @@ def _retention_days() -> int:
 # The benchmark ---------------------------------------------------------------------------------------
 
 
+def _where(stored: Mapping[str, Any]) -> str:
+    """Where the callback put the result, from the job item it left (not from the settings)."""
+    encoding = stored.get("result", {}).get("M", {}).get("content_encoding", {}).get("S", "?")
+    if "result_data" in stored:
+        return f"inline ({encoding} in the job item)"
+    return f"S3 ({encoding})" if "result" in stored else "nowhere"
+
+
+def price_case(
+    bench: CallbackBench,
+    case: Case,
+    *,
+    submit: Measured,
+    memory: Mapping[str, int],
+    architecture: str,
+    repeats: int,
+) -> dict[str, Any]:
+    """Measure the callback on `case` and the status read of the job it leaves; price the job."""
+    callback, stored = measure_callback(bench, case, repeats)
+    status = measure_status(bench, case.job_id, stored, repeats)
+    s3_bytes = callback.usage.s3_bytes
+    inline = "result_data" in stored
+    job_item_bytes = item_size(stored)
+    stored_bytes = len(base64.b64decode(stored["result_data"]["B"])) if inline else s3_bytes
+    download = status.extra["response_bytes"] if inline else s3_bytes
+    components, billed = job_cost(
+        memory=memory,
+        architecture=architecture,
+        submit=submit,
+        callback=callback,
+        status=status,
+        stored_item_bytes=job_item_bytes,
+        s3_object_bytes=s3_bytes,
+        download_bytes=download,
+    )
+    alternative = (
+        s3_alternative(
+            components, stored=stored, memory_mb=memory["callback"], architecture=architecture, submit=submit
+        )
+        if inline
+        else None
+    )
+    return {
+        "body_bytes": case.size,
+        "storage": _where(stored),
+        "stored_bytes": stored_bytes,
+        "job_item_bytes": job_item_bytes,
+        "download_bytes": download,
+        "measured_ms": {"submit": submit.ms, "callback": callback.ms, "status": status.ms},
+        "measured_p95_ms": {"submit": submit.p95_ms, "callback": callback.p95_ms, "status": status.p95_ms},
+        "billed_ms": billed,
+        "units": {
+            "wru": submit.usage.wru + callback.usage.wru + status.usage.wru,
+            "rru": submit.usage.rru + callback.usage.rru + status.usage.rru,
+            "wru_by_function": {"submit": submit.usage.wru, "callback": callback.usage.wru},
+            "s3_put_bytes": s3_bytes,
+        },
+        "calls": {
+            "submit": submit.usage.calls,
+            "callback": callback.usage.calls,
+            "status": status.usage.calls,
+        },
+        "log_bytes": {"submit": submit.log_bytes, "callback": callback.log_bytes, "status": status.log_bytes},
+        "usd_per_1000_jobs": {name: round(value * 1000, 6) for name, value in components.items()},
+        "usd_per_1000_jobs_total": round(sum(components.values()) * 1000, 6),
+        "callback_writes": callback.usage.writes,
+        "usd_per_1000_jobs_if_stored_in_s3": round(sum(alternative.values()) * 1000, 6)
+        if alternative
+        else None,
+    }
+
+
 def run(*, quick: bool = False) -> BenchmarkResult:
     result = BenchmarkResult(NAME, TITLE)
     recordings = QUICK_RECORDINGS if quick else RECORDINGS
@@ -520,70 +603,27 @@ def run(*, quick: bool = False) -> BenchmarkResult:
     per_case: dict[str, dict[str, Any]] = {}
     with harness.AcceptingDeepgram() as deepgram, CallbackBench(deepgram_base_url=deepgram.url) as bench:
         submit = measure_submit(bench, repeats)
+        price = functools.partial(price_case, submit=submit, memory=memory, architecture=architecture)
         for index, recording in enumerate(recordings):
             job_id = harness.new_job_id(0xD0000 + index)
             body = harness.callback_body_for_duration(recording.minutes, job_id, diarized=recording.diarized)
             case = bench.case(recording.label, len(body), job_id=job_id, body=body)
-            callback, stored = measure_callback(bench, case, repeats)
-            status = measure_status(bench, job_id, stored, repeats)
-            s3_bytes = callback.usage.s3_bytes
-            inline = "result_data" in stored
-            download = status.extra["response_bytes"] if inline else s3_bytes
-            components, billed = job_cost(
-                memory=memory,
-                architecture=architecture,
-                submit=submit,
-                callback=callback,
-                status=status,
-                stored_item_bytes=item_size(stored),
-                s3_object_bytes=s3_bytes,
-                download_bytes=download,
-            )
-            alternative = (
-                s3_alternative(
-                    components,
-                    stored=stored,
-                    memory_mb=memory["callback"],
-                    architecture=architecture,
-                    submit=submit,
+            per_case[recording.label] = price(bench, case, repeats=repeats)
+            # For comparison, the same job under the storage settings before result_storage
+            # (a benchmark-only patch of functions.core.result_storage, undone right after).
+            with previous_storage():
+                previous = price(bench, case, repeats=max(2, repeats // 2))
+            per_case[recording.label]["previous_storage"] = {
+                key: previous[key]
+                for key in (
+                    "storage",
+                    "stored_bytes",
+                    "job_item_bytes",
+                    "units",
+                    "callback_writes",
+                    "usd_per_1000_jobs",
+                    "usd_per_1000_jobs_total",
                 )
-                if inline
-                else None
-            )
-            per_case[recording.label] = {
-                "body_bytes": len(body),
-                "storage": "inline (gzip in the job item)" if inline else "S3",
-                "stored_bytes": item_size(stored) if inline else s3_bytes,
-                "job_item_bytes": item_size(stored),
-                "measured_ms": {"submit": submit.ms, "callback": callback.ms, "status": status.ms},
-                "measured_p95_ms": {
-                    "submit": submit.p95_ms,
-                    "callback": callback.p95_ms,
-                    "status": status.p95_ms,
-                },
-                "billed_ms": billed,
-                "units": {
-                    "wru": submit.usage.wru + callback.usage.wru + status.usage.wru,
-                    "rru": submit.usage.rru + callback.usage.rru + status.usage.rru,
-                    "wru_by_function": {"submit": submit.usage.wru, "callback": callback.usage.wru},
-                    "s3_put_bytes": s3_bytes,
-                },
-                "calls": {
-                    "submit": submit.usage.calls,
-                    "callback": callback.usage.calls,
-                    "status": status.usage.calls,
-                },
-                "log_bytes": {
-                    "submit": submit.log_bytes,
-                    "callback": callback.log_bytes,
-                    "status": status.log_bytes,
-                },
-                "usd_per_1000_jobs": {name: round(value * 1000, 6) for name, value in components.items()},
-                "usd_per_1000_jobs_total": round(sum(components.values()) * 1000, 6),
-                "callback_writes": callback.usage.writes,
-                "usd_per_1000_jobs_if_stored_in_s3": (
-                    round(sum(alternative.values()) * 1000, 6) if alternative else None
-                ),
             }
     baseline_label = recordings[0].label
     baseline = per_case[baseline_label]["usd_per_1000_jobs_total"]
@@ -643,10 +683,20 @@ def _notes(result: BenchmarkResult, recordings: Sequence[Recording]) -> list[str
             + [["total", *(f"{per_case[label]['usd_per_1000_jobs_total']:.4f}" for label in labels)]],
         )
     )
-    notes.append("Per job: measured ms (submit/callback/status), billed ms, WRU, RRU, stored bytes:")
+    notes.append(
+        f"Storage (functions.core.result_storage): gzip level {result_storage.GZIP_LEVEL}; the gzip "
+        f"inline in the job item up to {result_storage.INLINE_MAX_STORED_BYTES // 1024} KB, else an S3 "
+        f"object (gzip up to {result_storage.COMPRESS_MAX_RAW_BYTES // 1024**2} MB of body, as sent "
+        "beyond). 'where' below is "
+        "read from the item the callback left, and every DynamoDB figure from its measured size."
+    )
+    notes.append(
+        "Per job: measured ms (submit/callback/status), billed ms, WRU, RRU, the result as stored, the job "
+        "item after the callback:"
+    )
     notes.extend(
         _text_table(
-            ["recording", "measured ms", "billed ms", "WRU", "RRU", "stored", "where"],
+            ["recording", "measured ms", "billed ms", "WRU", "RRU", "result", "job item", "where"],
             [
                 [
                     label,
@@ -659,11 +709,23 @@ def _notes(result: BenchmarkResult, recordings: Sequence[Recording]) -> list[str
                     ),
                     str(per_case[label]["units"]["wru"]),
                     str(per_case[label]["units"]["rru"]),
-                    f"{per_case[label]['stored_bytes'] / 1024:,.0f} KB",
+                    f"{per_case[label]['stored_bytes'] / 1024:,.1f} KB",
+                    f"{per_case[label]['job_item_bytes'] / 1024:,.1f} KB",
                     per_case[label]["storage"],
                 ]
                 for label in labels
             ],
+        )
+    )
+    previous = f"gzip {PREVIOUS_GZIP_LEVEL}, inline <= {PREVIOUS_INLINE_MAX_STORED_BYTES // 1024} KB"
+    notes.append(
+        f"Against the previous storage settings ({previous}; measured in this run with a benchmark-only "
+        "patch of functions.core.result_storage), USD per 1,000 jobs:"
+    )
+    notes.extend(
+        _text_table(
+            ["recording", "now", "where", "previous", "where", "WRU now/previous", "saved"],
+            [_comparison_line(label, per_case[label]) for label in labels],
         )
     )
     for label in labels:
@@ -674,7 +736,7 @@ def _notes(result: BenchmarkResult, recordings: Sequence[Recording]) -> list[str
             f"{label}: callback WRU by write: {writes}"
             + (
                 f"; if this result went to S3 (gzip) instead of inline: ${alternative:.4f} per 1,000 jobs "
-                f"instead of ${figures['usd_per_1000_jobs_total']:.4f}"
+                f"instead of ${figures['usd_per_1000_jobs_total']:.4f} (modelled: same CPU, one PUT more)"
                 if alternative is not None
                 else ""
             )
@@ -687,6 +749,19 @@ def _notes(result: BenchmarkResult, recordings: Sequence[Recording]) -> list[str
         )
     )
     return notes
+
+
+def _comparison_line(label: str, figures: Mapping[str, Any]) -> list[str]:
+    now, previous = figures, figures["previous_storage"]
+    return [
+        label,
+        f"{now['usd_per_1000_jobs_total']:.4f}",
+        now["storage"],
+        f"{previous['usd_per_1000_jobs_total']:.4f}",
+        previous["storage"],
+        f"{now['units']['wru']}/{previous['units']['wru']}",
+        f"{1 - now['usd_per_1000_jobs_total'] / previous['usd_per_1000_jobs_total']:.0%}",
+    ]
 
 
 def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

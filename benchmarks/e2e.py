@@ -26,18 +26,23 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError
+from urllib.error import HTTPError, URLError
 from urllib.request import ProxyHandler, Request, build_opener
 
 import boto3
+from botocore.client import BaseClient
 
 from benchmarks import harness
 from benchmarks.report import BenchmarkError, BenchmarkResult, summary_row
@@ -77,11 +82,23 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def submit_audio(api_url: str, audio: bytes) -> str:
-    status, body = _post(f"{api_url}/transcriptions", audio, {"Content-Type": "audio/wav"})
-    if status != 202:
-        raise BenchmarkError(f"submit answered {status}: {body[:300]!r}")
-    return str(json.loads(body)["id"])
+def submit_audio(api_url: str, audio: bytes, key: str, attempts: int = 3) -> str:
+    """POST the audio; on a connection failure, retry with the same Idempotency-Key (so a request
+    that did get through is not submitted twice). A safety net: the local gateway's listen backlog
+    is 128 (`http.server`'s default of 5 was overflowed by 50 clients connecting at once)."""
+    headers = {"Content-Type": "audio/wav", "Idempotency-Key": key}
+    for attempt in range(1, attempts + 1):
+        try:
+            status, body = _post(f"{api_url}/transcriptions", audio, headers)
+        except (ConnectionError, URLError) as error:
+            if attempt == attempts:
+                raise BenchmarkError(f"submit failed {attempts} times: {error}") from error
+            time.sleep(0.2 * attempt)
+            continue
+        if status != 202:
+            raise BenchmarkError(f"submit answered {status}: {body[:300]!r}")
+        return str(json.loads(body)["id"])
+    raise AssertionError("unreachable")
 
 
 def _notifications_by_request(stack: Any, expected: int, timeout: float) -> dict[str, int]:
@@ -112,14 +129,17 @@ def run_jobs(
     """Submit `count` jobs (all at once, or one after another) and time each through to SQS;
     `synthetic_seconds` skips recognition for generated transcripts of that length."""
     stack.reset()  # clears the emulator's history and faults, drains the queue
+    run_id = uuid.uuid4().hex
     if synthetic_seconds is not None:
         stack.emulator.set_faults(synthetic_duration_seconds=synthetic_seconds)
     if concurrent:
         with ThreadPoolExecutor(max_workers=count) as pool:
-            list(pool.map(lambda _: submit_audio(stack.api_url, audio), range(count)))
+            list(
+                pool.map(lambda index: submit_audio(stack.api_url, audio, f"{run_id}-{index}"), range(count))
+            )
     else:
-        for _ in range(count):
-            submit_audio(stack.api_url, audio)
+        for index in range(count):
+            submit_audio(stack.api_url, audio, f"{run_id}-{index}")
             if not stack.emulator.wait_idle(JOB_TIMEOUT_SECONDS):
                 raise BenchmarkError("the Deepgram emulator did not finish a job in time")
     if not stack.emulator.wait_idle(JOB_TIMEOUT_SECONDS):
@@ -150,13 +170,45 @@ def run_jobs(
     return timings
 
 
+# Where the local stack's time goes ---------------------------------------------------------------
+
+
+CALLBACK_CALLS = {"GetItem": 1, "UpdateItem": 2, "Publish": 1}
+"""The AWS calls of one accepted delivery of a small body (benchmark 1 checks this count)."""
+
+
+@contextmanager
+def aws_calls_timed() -> Iterator[dict[str, list[float]]]:
+    """Milliseconds of every botocore call made in this process while open, by operation.
+
+    The handlers run in-process behind the gateway and moto's server is a thread of this process,
+    so each figure is a whole round trip to moto over loopback (client work, HTTP, moto's own)."""
+    timings: dict[str, list[float]] = defaultdict(list)
+    make_api_call = BaseClient._make_api_call
+
+    def timed(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return make_api_call(client, operation_name, api_params)
+        finally:
+            timings[operation_name].append((time.perf_counter() - started) * 1000)
+
+    BaseClient._make_api_call = timed
+    try:
+        yield timings
+    finally:
+        BaseClient._make_api_call = make_api_call
+
+
 # Transport baseline --------------------------------------------------------------------------------
 
 
 class _NoOp(BaseHTTPRequestHandler):
-    """Reads the body and answers 200, written like the local gateway's handler (two writes)."""
+    """Reads the body and answers 200, written like the local gateway's handler (two writes,
+    Nagle's algorithm off)."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -234,13 +286,27 @@ def run(*, quick: bool = False) -> BenchmarkResult:
     }
     with harness.output_captured(), _stack_factory()() as stack:
         if not quick:  # warm-up: the handlers' clients, moto's tables, the recogniser
-            submit_audio(stack.api_url, audio)
+            submit_audio(stack.api_url, audio, uuid.uuid4().hex)
             stack.emulator.wait_idle(JOB_TIMEOUT_SECONDS)
-        single = run_jobs(
-            stack, audio, singles, concurrent=False, synthetic_seconds=SYNTHETIC_SECONDS if quick else None
-        )
+        with aws_calls_timed() as aws_ms:
+            single = run_jobs(
+                stack,
+                audio,
+                singles,
+                concurrent=False,
+                synthetic_seconds=SYNTHETIC_SECONDS if quick else None,
+            )
         many = run_jobs(stack, audio, concurrent, concurrent=True, synthetic_seconds=SYNTHETIC_SECONDS)
         stack.reset()
+    medians = {operation: summarize(values).median for operation, values in sorted(aws_ms.items())}
+    result.details["aws_call_ms_single_jobs"] = {
+        "median_per_call": {operation: round(value, 3) for operation, value in medians.items()},
+        "calls": {operation: len(values) for operation, values in sorted(aws_ms.items())},
+        "callback_calls_per_delivery": CALLBACK_CALLS,
+        "callback_aws_ms_per_delivery": round(
+            sum(medians.get(operation, math.nan) * count for operation, count in CALLBACK_CALLS.items()), 2
+        ),
+    }
     for label, timings, parallel in (("1 job", single, False), (f"{concurrent} concurrent jobs", many, True)):
         body_bytes = max(timing.body_bytes for timing in timings)
         floor = summarize(
@@ -282,7 +348,18 @@ def run(*, quick: bool = False) -> BenchmarkResult:
 
 def _notes(result: BenchmarkResult) -> list[str]:
     notes = []
+    aws = result.details["aws_call_ms_single_jobs"]
+    notes.append(
+        "Round trips to moto over loopback during the single jobs (median ms per call, submit's and "
+        "callback's calls together): "
+        + ", ".join(f"{operation} {value:.1f}" for operation, value in aws["median_per_call"].items())
+        + f". The callback's {sum(CALLBACK_CALLS.values())} calls per delivery ("
+        + ", ".join(f"{count} {operation}" for operation, count in CALLBACK_CALLS.items())
+        + f") come to about {aws['callback_aws_ms_per_delivery']:.1f} ms of its ack."
+    )
     for label, figures in result.details.items():
+        if label == "aws_call_ms_single_jobs":
+            continue
         ack: dict[str, float] = figures["ack_ms"]
         recognition = figures["recognition_s"]
         total: dict[str, float] = figures["submit_to_sqs_ms"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import gzip
 import hashlib
 import json
 import os
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.stub import ZeroLatencyAws, answer_get_item, answer_pipeline_writes, answer_secret
+from functions.core import result_storage
 from functions.core.adapters.aws import client
 from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.callback_auth import callback_secret
@@ -262,13 +262,17 @@ def pipeline_stub() -> ZeroLatencyAws:
 
 
 def completed_job_item(stub: ZeroLatencyAws, job_id: str, body: bytes) -> dict[str, Any]:
-    """A completed job's item as the callback leaves it when the body is stored inline (gzip)."""
-    stored = gzip.compress(body, compresslevel=6, mtime=0)
+    """A completed job's item as the callback leaves it when the body is stored inline (gzip),
+    encoded by the callback's own `result_storage.encode`."""
+    encoded = result_storage.encode(job_id, body, hashlib.sha256(body).hexdigest())
+    stored = encoded.stored
+    if stored.inline_data is None:
+        raise ValueError(f"a {len(body):,} B body is not stored inline: {stored.storage}")
     result = {
-        "storage": {"S": "inline"},
-        "size_bytes": {"N": str(len(body))},
-        "sha256": {"S": hashlib.sha256(body).hexdigest()},
-        "content_encoding": {"S": "gzip"},
+        "storage": {"S": stored.storage},
+        "size_bytes": {"N": str(stored.size_bytes)},
+        "sha256": {"S": stored.sha256},
+        "content_encoding": {"S": stored.content_encoding},
     }
     return job_item(
         stub,
@@ -277,7 +281,7 @@ def completed_job_item(stub: ZeroLatencyAws, job_id: str, body: bytes) -> dict[s
         status="completed",
         extra={
             "result": {"M": result},
-            "result_data": {"B": base64.b64encode(stored).decode()},
+            "result_data": {"B": base64.b64encode(stored.inline_data).decode()},
             "completed_at": {
                 "S": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             },

@@ -21,6 +21,7 @@ from benchmarks import assets, callback, coldstart, cost, e2e
 from benchmarks.report import BenchmarkResult, Row, table
 from benchmarks.stats import percentile, summarize
 from benchmarks.stub import UnstubbedCall, ZeroLatencyAws, answer_get_item, answer_pipeline_writes
+from functions.core import result_storage
 
 
 def _well_formed(result: BenchmarkResult) -> None:
@@ -101,6 +102,18 @@ def test_dynamodb_item_sizes_follow_the_documented_rules() -> None:
     assert cost.read_units(4097) == 2
 
 
+def test_experiments_patch_result_storage_and_put_it_back() -> None:
+    level, inline_max = result_storage.GZIP_LEVEL, result_storage.INLINE_MAX_STORED_BYTES
+    with callback.previous_storage():
+        assert result_storage.GZIP_LEVEL == callback.PREVIOUS_GZIP_LEVEL
+        assert result_storage.INLINE_MAX_STORED_BYTES == callback.PREVIOUS_INLINE_MAX_STORED_BYTES
+    with callback.uncompressed_to_s3():
+        assert result_storage.COMPRESS_MAX_RAW_BYTES == 0
+    assert level == result_storage.GZIP_LEVEL
+    assert inline_max == result_storage.INLINE_MAX_STORED_BYTES
+    assert result_storage.COMPRESS_MAX_RAW_BYTES > 0
+
+
 # --- the benchmarks, quick -----------------------------------------------------------------------
 
 
@@ -114,6 +127,10 @@ def test_callback_benchmark_runs_the_real_handler_against_its_floor() -> None:
         "sns.Publish": 1,
     }
     assert "gzip.compress" in result.details["breakdown_ms_per_delivery"]["100 KB"]
+    experiments = result.details["experiments"]["results"]["100 KB"]
+    assert set(experiments) == {"as is", callback.FLOOR_LABEL, *callback.EXPERIMENTS}
+    assert experiments["as is"]["body_stored"] == "inline"
+    assert experiments[callback.RAW_TO_S3]["body_stored"] == "S3"
 
 
 def test_coldstart_benchmark_serves_a_first_event_in_a_fresh_process() -> None:
@@ -130,6 +147,8 @@ def test_cost_benchmark_prices_a_job() -> None:
     [figures] = result.details["per_recording"].values()
     assert figures["units"]["wru"] > 0
     assert figures["storage"].startswith("inline")
+    assert 0 < figures["stored_bytes"] < figures["job_item_bytes"]
+    assert figures["previous_storage"]["usd_per_1000_jobs_total"] > 0
 
 
 @pytest.mark.infra
@@ -144,6 +163,7 @@ def test_e2e_benchmark_times_jobs_through_the_local_stack() -> None:
     result = e2e.run(quick=True)
     _well_formed(result)
     assert len(result.rows) == 4
+    assert set(e2e.CALLBACK_CALLS) <= set(result.details["aws_call_ms_single_jobs"]["median_per_call"])
 
 
 def test_main_writes_results_json(tmp_path: Path) -> None:
