@@ -1,12 +1,9 @@
 """Benchmark 3: the size of each function's Lambda asset, zipped and unzipped.
 
-The assets are built into a temporary directory by `infra.bundling.LocalBundler` (the bundler the
-CDK app uses, without Docker), for the runtime and architecture `infra.functions` deploys. If that
-module cannot be imported, the same layout is built here: `functions/__init__.py`,
-`functions/core/`, `functions/<name>/`, plus for a function with a `requirements.txt` a
-`pip install --platform manylinux2014_aarch64 --implementation cp --python-version 3.13
---only-binary=:all: --target ...`. Either way the pip install is cached on disk between runs
-(`.build/bundle-cache` by the bundler, `.build/bench-assets` here), so a second run costs seconds.
+The assets are built into a temporary directory by `infra.bundling.LocalBundler`, the bundler the
+CDK app uses (without Docker), for the runtime and architecture `infra.functions` deploys: what is
+measured is what ships. Its pip install is cached on disk (`.build/bundle-cache`), so a second run
+costs seconds.
 
 Zipped = every file deflated at level 9 into one archive, entries in a stable order (what the CDK
 CLI uploads is a zip of the same directory). Baseline: the code every asset shares
@@ -16,11 +13,8 @@ CLI uploads is a zip of the same directory). Baseline: the code every asset shar
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import io
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -36,9 +30,6 @@ TITLE = "Lambda asset size per function (zipped, unzipped)"
 FUNCTIONS = ("callback", "status", "submit")
 QUICK_FUNCTIONS = ("callback", "status")
 CALLBACK_TARGET_KB = 100.0
-FALLBACK_PYTHON = "3.13"
-FALLBACK_PLATFORM = "manylinux2014_aarch64"
-CACHE_DIR = harness.REPO_ROOT / ".build" / "bench-assets"
 EXCLUDED = ("__pycache__", "*.pyc", "*.pyo", "tests", "test_*.py", "conftest.py", "requirements*.txt")
 LAMBDA_ZIP_LIMIT_MB = 50
 LAMBDA_UNZIPPED_LIMIT_MB = 250
@@ -100,24 +91,6 @@ def build_with_infra(name: str, output: Path) -> dict[str, str]:
     }
 
 
-def build_locally(name: str, output: Path) -> dict[str, str]:
-    """The same layout without `infra/`: sources copied, requirements pip-installed (cached)."""
-    package_root = harness.REPO_ROOT / "functions"
-    target = output / "functions"
-    target.mkdir(parents=True)
-    shutil.copyfile(package_root / "__init__.py", target / "__init__.py")
-    for package in ("core", name):
-        _copy_tree(package_root / package, target / package)
-    requirements = package_root / name / "requirements.txt"
-    if requirements.is_file():
-        shutil.copytree(_installed(requirements), output, dirs_exist_ok=True)
-    return {
-        "builder": "benchmarks.assets (fallback)",
-        "python": FALLBACK_PYTHON,
-        "platforms": FALLBACK_PLATFORM,
-    }
-
-
 def _copy_tree(source: Path, destination: Path) -> None:
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
@@ -128,64 +101,12 @@ def _copy_tree(source: Path, destination: Path) -> None:
             shutil.copyfile(path, destination / relative)
 
 
-def _installed(requirements: Path) -> Path:
-    key = hashlib.sha256(
-        "\0".join((FALLBACK_PYTHON, FALLBACK_PLATFORM, requirements.read_text())).encode()
-    ).hexdigest()[:24]
-    destination = CACHE_DIR / key
-    if destination.is_dir():
-        return destination
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=CACHE_DIR))
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-compile",
-        "--platform",
-        FALLBACK_PLATFORM,
-        "--implementation",
-        "cp",
-        "--python-version",
-        FALLBACK_PYTHON,
-        "--only-binary=:all:",
-        "--target",
-        str(staging),
-        "--requirement",
-        str(requirements),
-    ]
-    finished = subprocess.run(command, capture_output=True, text=True, check=False)
-    if finished.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise BenchmarkError(f"pip could not install {requirements}:\n{finished.stderr[-2000:]}")
-    shutil.rmtree(staging / "bin", ignore_errors=True)
-    staging.rename(destination)
-    return destination
-
-
-def _infra_bundler_available() -> str | None:
-    """None if `infra.bundling` can be used, else why not."""
-    if not (harness.REPO_ROOT / "infra" / "bundling.py").is_file():
-        return "infra/bundling.py does not exist"
-    try:
-        from infra import bundling  # noqa: F401, PLC0415
-        from infra.functions import ARCHITECTURE, RUNTIME  # noqa: F401, PLC0415
-    except Exception as error:  # any import failure means: build the layout here instead
-        return f"infra.bundling cannot be imported ({type(error).__name__}: {error})"
-    return None
-
-
 # The benchmark ---------------------------------------------------------------------------------------
 
 
 def run(*, quick: bool = False) -> BenchmarkResult:
     result = BenchmarkResult(NAME, TITLE)
     names = QUICK_FUNCTIONS if quick else FUNCTIONS
-    unavailable = _infra_bundler_available()
-    build = build_locally if unavailable else build_with_infra
     sizes: dict[str, AssetSize] = {}
     builders: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-assets-") as scratch:
@@ -193,7 +114,7 @@ def run(*, quick: bool = False) -> BenchmarkResult:
         for name in names:
             output = root / name
             output.mkdir()
-            builders[name] = build(name, output)
+            builders[name] = build_with_infra(name, output)
             sizes[name] = measure(output)
         shared = root / "shared"
         (shared / "functions").mkdir(parents=True)
@@ -202,7 +123,6 @@ def run(*, quick: bool = False) -> BenchmarkResult:
         baseline = measure(shared)
     result.inputs = {
         "builder": next(iter(builders.values())),
-        "fallback_reason": unavailable,
         "zip": "deflate level 9, sorted entries, fixed timestamps",
         "baseline": "functions/__init__.py + functions/core/ (shared by every asset)",
     }
@@ -243,15 +163,14 @@ def run(*, quick: bool = False) -> BenchmarkResult:
         "baseline_bytes": {"unzipped": baseline.unzipped_bytes, "zipped": baseline.zipped_bytes},
         "builders": builders,
     }
-    result.notes.extend(_notes(result, sizes, unavailable))
+    result.notes.extend(_notes(result, sizes))
     return result
 
 
-def _notes(result: BenchmarkResult, sizes: dict[str, AssetSize], unavailable: str | None) -> list[str]:
+def _notes(result: BenchmarkResult, sizes: dict[str, AssetSize]) -> list[str]:
     builder = result.inputs["builder"]
     notes = [
         f"Built by {builder['builder']} for Python {builder['python']} on {builder['platforms']}"
-        + (f" (fallback: {unavailable})" if unavailable else "")
         + "; boto3 (runtime) and Powertools (public layer) are not in any asset.",
     ]
     if "submit" in sizes:
