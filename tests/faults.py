@@ -1,41 +1,69 @@
 """Injecting AWS failures through botocore's own event hooks, without touching production code.
 
-A handler registered for `before-call` runs inside every client call; raising there surfaces
-exactly as a service error would (a `ClientError`), after the client's retries are bypassed.
+A handler registered for `before-parameter-build` runs inside every client call, before anything
+is sent; raising there surfaces exactly as a service error would (a `ClientError`), and the
+client's retries are bypassed. The hook sees the call's parameters, so a fault can target one table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 
+@dataclass
+class Fault:
+    service: str  # botocore's service name: "dynamodb", "s3", "sns", "secretsmanager"
+    operation: str  # e.g. "UpdateItem"
+    table: str | None  # only calls naming this TableName, when set
+    remaining: int | None  # failures left; None: until stopped
+    skip: int  # calls to let through first
+    calls: int = 0  # failures injected so far
+
+    def stop(self) -> None:
+        self.remaining = 0
+
+    def applies_to(self, service: str, operation: str, params: dict[str, Any]) -> bool:
+        return (
+            (self.service, self.operation) == (service, operation)
+            and (self.table is None or params.get("TableName") == self.table)
+            and self.remaining != 0
+        )
+
+
 class AwsFaults:
     def __init__(self) -> None:
-        self._pending: dict[tuple[str, str], int] = {}
-        self._skips: dict[tuple[str, str], int] = {}
+        self._faults: list[Fault] = []
         self.injected: list[tuple[str, str]] = []
 
-    def fail(self, service: str, operation: str, *, times: int = 1, after: int = 0) -> None:
-        """Make `times` calls of `operation` (e.g. "dynamodb", "UpdateItem") fail, once `after`
-        calls have gone through."""
-        self._pending[(service, operation)] = self._pending.get((service, operation), 0) + times
-        self._skips[(service, operation)] = after
+    def fail(
+        self, service: str, operation: str, *, times: int | None = 1, after: int = 0, table: str | None = None
+    ) -> Fault:
+        """Make `times` calls of `operation` fail (None: every call until `stop()`), once `after`
+        matching calls have gone through."""
+        fault = Fault(service=service, operation=operation, table=table, remaining=times, skip=after)
+        self._faults.append(fault)
+        return fault
 
-    def __call__(self, model: Any, **_: Any) -> None:
-        key = (model.service_model.service_name, model.name)
-        if self._skips.get(key, 0) > 0:
-            self._skips[key] -= 1
-            return
-        if self._pending.get(key, 0) > 0:
-            self._pending[key] -= 1
-            self.injected.append(key)
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        service, operation = model.service_model.service_name, model.name
+        for fault in self._faults:
+            if not fault.applies_to(service, operation, params):
+                continue
+            if fault.skip > 0:
+                fault.skip -= 1
+                return
+            if fault.remaining is not None:
+                fault.remaining -= 1
+            fault.calls += 1
+            self.injected.append((service, operation))
             raise ClientError(
-                {"Error": {"Code": "InternalServerError", "Message": "injected fault"}}, model.name
+                {"Error": {"Code": "InternalServerError", "Message": "injected fault"}}, operation
             )
 
 
@@ -46,6 +74,6 @@ def injected_aws_faults() -> Iterator[AwsFaults]:
     faults = AwsFaults()
     assert boto3.DEFAULT_SESSION is not None
     events = boto3.DEFAULT_SESSION.events
-    events.register("before-call", faults, unique_id="test-aws-faults")
+    events.register("before-parameter-build", faults, unique_id="test-aws-faults")
     yield faults
-    events.unregister("before-call", unique_id="test-aws-faults")
+    events.unregister("before-parameter-build", unique_id="test-aws-faults")

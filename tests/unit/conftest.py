@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from botocore.loaders import Loader
 
 from functions.callback import handler as callback_handler
@@ -173,43 +172,3 @@ def get_job_item(stack: Stack, job_id: str) -> dict[str, Any]:
     item = client.get_item(TableName=stack.resources.names.jobs_table, Key={"job_id": {"S": job_id}})
     assert "Item" in item, f"job {job_id} not stored"
     return dict(item["Item"])
-
-
-@dataclass
-class InjectedFault:
-    """A botocore failure injected on the default session for one operation on one table."""
-
-    event_name: str
-    table: str
-    calls: int = 0
-    active: bool = True  # set False to let later calls through
-
-    def __call__(self, params: dict[str, Any], **_: Any) -> None:
-        if self.active and params.get("TableName") == self.table:
-            self.calls += 1
-            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "injected")
-
-
-@pytest.fixture
-def dynamodb_fault() -> Iterator[Callable[[str, str], InjectedFault]]:
-    """Make `operation` (e.g. "PutItem") on `table` fail for clients created from now on.
-
-    Registered on the default boto3 session's event system (`before-parameter-build`, which sees
-    the API parameters, so the fault can target one table). Clients copy the session's handlers
-    when they are created, so call this after `reset_handler_caches()` and before the handler's
-    first invocation builds its clients."""
-    registered: list[tuple[str, InjectedFault]] = []
-    boto3.setup_default_session()
-
-    def inject(operation: str, table: str) -> InjectedFault:
-        fault = InjectedFault(event_name=f"before-parameter-build.dynamodb.{operation}", table=table)
-        assert boto3.DEFAULT_SESSION is not None
-        boto3.DEFAULT_SESSION.events.register(fault.event_name, fault)
-        registered.append((fault.event_name, fault))
-        return fault
-
-    yield inject
-    assert boto3.DEFAULT_SESSION is not None
-    for event_name, fault in registered:
-        boto3.DEFAULT_SESSION.events.unregister(event_name, fault)
-    reset_handler_caches()

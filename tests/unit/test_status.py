@@ -17,7 +17,8 @@ from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.jobs import new_job, utc_now
 from local.deepgram_emulator.payloads import compact_json, generate_response
 from tests.conftest import Stack
-from tests.unit.conftest import InjectedFault, deliver_callback, get_status, submit_json, transcript_for
+from tests.faults import AwsFaults
+from tests.unit.conftest import deliver_callback, get_status, submit_json, transcript_for
 from tests.unit.deepgram_stub import DeepgramStub
 
 AUDIO_URL = "https://media.example.com/calls/call-1.wav"
@@ -84,11 +85,9 @@ def test_malformed_job_id_is_404(stack: Stack, job_id: str):
     assert answer.error["code"] == "job_not_found"
 
 
-def test_malformed_job_id_never_reaches_the_table(
-    stack: Stack, dynamodb_fault: Callable[[str, str], InjectedFault]
-):
+def test_malformed_job_id_never_reaches_the_table(stack: Stack, aws_faults: AwsFaults):
     # Real DynamoDB refuses a key over 2048 bytes (a 5xx for us); moto does not, so prove no read happens.
-    fault = dynamodb_fault("GetItem", stack.resources.names.jobs_table)
+    fault = aws_faults.fail("dynamodb", "GetItem", times=None, table=stack.resources.names.jobs_table)
 
     answer = get_status("0" * 3000)
 

@@ -17,7 +17,6 @@ from tests.conftest import CALLBACK_BASE_URL, DEEPGRAM_API_KEY, SIGNING_KEY, Sta
 from tests.faults import AwsFaults
 from tests.unit.conftest import (
     HttpAnswer,
-    InjectedFault,
     deliver_callback,
     get_job_item,
     get_status,
@@ -452,9 +451,9 @@ def test_deepgram_refusal_of_an_upload_marks_the_job_failed(stack: Stack, deepgr
 
 
 def test_jobs_table_write_failure_is_503_without_calling_deepgram(
-    stack: Stack, deepgram: DeepgramStub, dynamodb_fault: Callable[[str, str], InjectedFault]
+    stack: Stack, deepgram: DeepgramStub, aws_faults: AwsFaults
 ):
-    fault = dynamodb_fault("PutItem", stack.resources.names.jobs_table)
+    fault = aws_faults.fail("dynamodb", "PutItem", times=None, table=stack.resources.names.jobs_table)
 
     answer = submit_url()
 
@@ -467,9 +466,9 @@ def test_jobs_table_write_failure_is_503_without_calling_deepgram(
 
 
 def test_idempotency_table_failure_is_503_without_calling_deepgram(
-    stack: Stack, deepgram: DeepgramStub, dynamodb_fault: Callable[[str, str], InjectedFault]
+    stack: Stack, deepgram: DeepgramStub, aws_faults: AwsFaults
 ):
-    fault = dynamodb_fault("PutItem", stack.resources.names.idempotency_table)
+    fault = aws_faults.fail("dynamodb", "PutItem", times=None, table=stack.resources.names.idempotency_table)
 
     answer = submit_url(headers={"Idempotency-Key": "key-1"})
 
@@ -481,9 +480,9 @@ def test_idempotency_table_failure_is_503_without_calling_deepgram(
 
 
 def test_failure_to_record_the_request_id_still_answers_202(
-    stack: Stack, deepgram: DeepgramStub, dynamodb_fault: Callable[[str, str], InjectedFault]
+    stack: Stack, deepgram: DeepgramStub, aws_faults: AwsFaults
 ):
-    fault = dynamodb_fault("UpdateItem", stack.resources.names.jobs_table)
+    fault = aws_faults.fail("dynamodb", "UpdateItem", times=None, table=stack.resources.names.jobs_table)
 
     job = accepted(submit_url())
 
@@ -496,11 +495,11 @@ def test_failure_to_record_the_request_id_still_answers_202(
 
 
 def test_a_job_whose_request_id_was_not_recorded_accepts_its_callback(
-    stack: Stack, deepgram: DeepgramStub, dynamodb_fault: Callable[[str, str], InjectedFault]
+    stack: Stack, deepgram: DeepgramStub, aws_faults: AwsFaults
 ):
-    fault = dynamodb_fault("UpdateItem", stack.resources.names.jobs_table)
+    fault = aws_faults.fail("dynamodb", "UpdateItem", times=None, table=stack.resources.names.jobs_table)
     job = accepted(submit_url())
-    fault.active = False
+    fault.stop()
 
     delivered = deliver_callback(job["id"], transcript_for(job["id"], job["request_id"]))
 
