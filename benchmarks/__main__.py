@@ -3,6 +3,7 @@
 python -m benchmarks                      # everything (`make bench`)
 python -m benchmarks --quick              # tiny repetitions: checks that every benchmark runs
 python -m benchmarks --only callback --only cost
+python -m benchmarks --latency dynamodb=6 --latency sns=30 --s3-mb-per-s 50   # the round-trip model
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import assets, callback, coldstart, cost, e2e
-from benchmarks.report import BenchmarkResult, notes, table
+from benchmarks.report import BenchmarkResult, notes, table, targets_table
+from benchmarks.stub import S3_THROUGHPUT_VARIABLE, LatencyModel, latency_variable
 
 BENCHMARKS: dict[str, tuple[str, Callable[..., BenchmarkResult]]] = {
     callback.NAME: (callback.TITLE, callback.run),
@@ -45,7 +47,36 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results")
+    services = ", ".join(LatencyModel().call_ms)
+    parser.add_argument(
+        "--latency",
+        action="append",
+        default=[],
+        metavar="SERVICE=MS",
+        help=f"the round-trip model's latency per call of one service ({services}); repeatable; "
+        "default: benchmarks/stub.py LatencyModel, or BENCH_LATENCY_<SERVICE>_MS",
+    )
+    parser.add_argument(
+        "--s3-mb-per-s",
+        type=float,
+        metavar="MB_PER_S",
+        help=f"S3 upload throughput of the round-trip model (default 85, or {S3_THROUGHPUT_VARIABLE})",
+    )
     return parser.parse_args(argv)
+
+
+def latency_environment(arguments: argparse.Namespace) -> dict[str, str]:
+    """The `--latency` and `--s3-mb-per-s` flags as the variables `LatencyModel.from_environ` reads."""
+    known = set(LatencyModel().call_ms)
+    variables: dict[str, str] = {}
+    for setting in arguments.latency:
+        service, _, milliseconds = setting.partition("=")
+        if service not in known:
+            raise SystemExit(f"--latency {setting}: the service is one of {', '.join(sorted(known))}")
+        variables[latency_variable(service)] = str(float(milliseconds))
+    if arguments.s3_mb_per_s is not None:
+        variables[S3_THROUGHPUT_VARIABLE] = str(arguments.s3_mb_per_s)
+    return variables
 
 
 def run(names: Sequence[str], *, quick: bool) -> list[BenchmarkResult]:
@@ -81,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     # The CDK libraries (imported by the asset and cost benchmarks to read infra/) start Node.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    os.environ.update(latency_environment(arguments))
     names = [name for name in BENCHMARKS if not arguments.only or name in arguments.only]
     started = time.perf_counter()
     machine_before = machine()
@@ -91,12 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": arguments.quick,
         "seconds": round(elapsed, 1),
         "machine": {**machine_before, "load_average_after": machine().get("load_average")},
+        "latency_model": LatencyModel.from_environ().describe(),
         "benchmarks": {result.name: result.as_dict() for result in results},
     }
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     print()
     print(table(results))
+    print()
+    print("Targets (verdict on the paired ratio, or on the absolute figure):")
+    print(targets_table(results))
     print()
     print(notes(results))
     print()

@@ -12,24 +12,15 @@ boto3 is already loaded.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
-import sys
 import time
 from types import ModuleType
 from typing import Any
 
 SCENARIO_ENV = "BENCH_COLDSTART_SCENARIO"
 """Path of the JSON scenario the parent wrote: event, job item, expected answer."""
-
-BYTECODE_PROBES = (
-    "boto3",
-    "botocore.client",
-    "aws_lambda_powertools.logging.logger",
-    "functions.core.contract",
-    "deepgram",
-)
 
 
 def serve_first_event(service: str, handler_module: ModuleType, scaffold_ms: float) -> dict[str, Any]:
@@ -57,29 +48,21 @@ def serve_first_event(service: str, handler_module: ModuleType, scaffold_ms: flo
     return {"scaffold_ms": scaffold_ms, "status": response.get("statusCode"), "calls": stub.calls()}
 
 
-def bytecode_present(module_names: tuple[str, ...] = BYTECODE_PROBES) -> dict[str, bool]:
-    """For each loaded module, whether a .pyc existed for it where this interpreter looks for one.
-
-    With `PYTHONPYCACHEPREFIX` set, that is under the prefix only: `__pycache__` directories next
-    to the sources (site-packages has them) are never consulted."""
-    present: dict[str, bool] = {}
-    for name in module_names:
-        module = sys.modules.get(name)
-        origin = getattr(module, "__file__", None)
-        if origin and origin.endswith(".py"):
-            present[name] = os.path.exists(importlib.util.cache_from_source(origin))
-    return present
-
-
-FACTORIES = {"callback": "callback_service", "status": "status_service", "submit": "submitter"}
-"""The cached factory each handler module builds its settings and clients with on first use."""
+COMPOSITION_ROOTS = {
+    "callback": ("functions.callback.wiring", "service"),
+    "status": ("functions.status.wiring", "service"),
+    "submit": ("functions.submit.wiring", "submitter"),
+}
+"""Each function's composition root and the cached factory that builds its settings, clients,
+adapters and service (in Lambda at init, `warm_up_in_lambda`; here on the first event)."""
 
 
 def serve_first_event_in_phases(
     service: str, handler_module: ModuleType, phases: dict[str, float]
 ) -> dict[str, Any]:
     """`serve_first_event`, with the first event split into phases (milliseconds, in `phases`):
-    the default session, the handler's clients (its cached factory, called early), the rest."""
+    the default session, the service (the composition root's factory, called early: what Lambda's
+    init does), the first invocation."""
     with open(os.environ[SCENARIO_ENV]) as source:
         scenario = json.load(source)
     from benchmarks import stub as stub_module  # noqa: PLC0415 - after the handler, as above
@@ -94,8 +77,9 @@ def serve_first_event_in_phases(
     stub.install_on_default_session(scenario["region"])
     phases["boto3 default session"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    getattr(handler_module, FACTORIES[service])()
-    phases["settings + clients (handler's factory)"] = (time.perf_counter() - started) * 1000
+    module_name, factory = COMPOSITION_ROOTS[service]
+    getattr(importlib.import_module(module_name), factory)()  # imported already, by the handler
+    phases["settings + clients + service (composition root)"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     response = handler_module.lambda_handler(scenario["event"], context)
     phases["first invocation with clients ready"] = (time.perf_counter() - started) * 1000

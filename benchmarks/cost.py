@@ -42,7 +42,7 @@ from benchmarks.callback import (
 )
 from benchmarks.report import BenchmarkError, BenchmarkResult, Row
 from benchmarks.stats import summarize
-from benchmarks.stub import JournalEntry, answer_get_item
+from benchmarks.stub import JournalEntry, LatencyModel, answer_get_item
 from functions.core import result_storage
 from functions.core.settings import DEFAULT_RETENTION_DAYS
 from functions.status import handler as status_handler
@@ -127,16 +127,19 @@ PRICES: tuple[Price, ...] = (
 )
 PRICE = {price.key: price.usd for price in PRICES}
 
+_LATENCY = LatencyModel()
+"""The callback benchmark's round-trip model (defaults and sources in `benchmarks.stub.LatencyModel`)."""
+
 ASSUMPTIONS: dict[str, Any] = {
     "vcpu_memory_mb": 1769,
     "latency_ms": {
-        "dynamodb": 6.0,
-        "sns": 20.0,
-        "s3_put_base": 25.0,
+        "dynamodb": _LATENCY.call_ms["dynamodb"],
+        "sns": _LATENCY.call_ms["sns"],
+        "s3_put_base": _LATENCY.call_ms["s3"],
         "secrets-manager": 0.0,
         "deepgram": 300.0,
     },
-    "s3_put_mb_per_s": 80.0,
+    "s3_put_mb_per_s": _LATENCY.s3_mb_per_s,
     "status_reads_per_job": 1,
     "result_downloads_per_job": 1,
     "platform_log_bytes_per_invocation": 450,
@@ -145,7 +148,8 @@ ASSUMPTIONS: dict[str, Any] = {
 }
 """How measured CPU time becomes billed time, and what each job does besides the measured calls.
 
-Secrets Manager reads are cached for 5 minutes (SECRETS_MAX_AGE_SECONDS): per job, none."""
+AWS latencies are the round-trip model's defaults (`LatencyModel`); Secrets Manager reads are
+cached for 5 minutes (SECRETS_MAX_AGE_SECONDS): per job, none."""
 
 
 @dataclass(frozen=True)

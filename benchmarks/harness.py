@@ -1,9 +1,12 @@
 """What several benchmarks share: the functions' environment, realistic callback bodies and
 events, job items as the jobs table holds them, and stdout redirection for the handlers' logs.
 
-The handlers read their configuration from `os.environ` and build their clients from boto3's
-default session on first use, so a benchmark runs them inside `function_environment()` with a
-`ZeroLatencyAws` installed on a fresh default session, and resets their caches around it.
+The handlers read their configuration from `os.environ`, and each function's composition root
+(`functions/<name>/wiring.py`) builds its service once, from boto3's default session, on first use
+(in Lambda: at init, `warm_up_in_lambda`). So a benchmark runs them inside `function_environment()`
+with a `ZeroLatencyAws` installed on a fresh default session, and empties the composition roots'
+caches around it (`reset_function_caches`: `functools.cache`'s documented `cache_clear()`), so that
+the next invocation builds the real adapters over the stub. Nothing in `functions/` is patched.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.stub import ZeroLatencyAws, answer_get_item, answer_pipeline_writes, answer_secret
-from functions.core import result_storage
+from functions.core import result_storage, settings
 from functions.core.adapters.aws import client
 from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.callback_auth import callback_secret
@@ -64,20 +67,26 @@ _REMOVED = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CR
 
 
 def function_environment(deepgram_base_url: str = "http://127.0.0.1:9") -> dict[str, str]:
-    """The union of the three functions' environments, as `infra/` configures them."""
+    """The union of the three functions' environments, from their settings specs as `infra/` uses them."""
     return {
         **FAKE_CREDENTIALS,
-        Env.JOBS_TABLE: JOBS_TABLE,
-        Env.IDEMPOTENCY_TABLE: "transcription-idempotency",
-        Env.RESULTS_BUCKET: "transcription-results",
-        Env.TOPIC_ARN: TOPIC_ARN,
-        Env.CALLBACK_SIGNING_SECRET: SIGNING_SECRET_ID,
-        Env.DEEPGRAM_API_KEY_SECRET: DEEPGRAM_SECRET_ID,
-        Env.DEEPGRAM_API_KEY_ID: DEEPGRAM_API_KEY_ID,
-        Env.CALLBACK_URL: CALLBACK_URL,
-        Env.DEEPGRAM_BASE_URL: deepgram_base_url,
+        **settings.environ_of_all(
+            {
+                settings.JOBS_TABLE: JOBS_TABLE,
+                settings.IDEMPOTENCY_TABLE: "transcription-idempotency",
+                settings.RESULTS_BUCKET: "transcription-results",
+                settings.TOPIC_ARN: TOPIC_ARN,
+                settings.CALLBACK_SIGNING_SECRET: SIGNING_SECRET_ID,
+                settings.DEEPGRAM_API_KEY_SECRET: DEEPGRAM_SECRET_ID,
+                settings.DEEPGRAM_API_KEY_ID: DEEPGRAM_API_KEY_ID,
+                settings.CALLBACK_URL: CALLBACK_URL,
+                settings.DEEPGRAM_BASE_URL: deepgram_base_url,
+            }
+        ),
         Env.POWERTOOLS_METRICS_NAMESPACE: Metrics.NAMESPACE,
-        Env.LOG_LEVEL: "INFO",
+        # As shipped: infra/functions.py sets it to "true" unless the stack is deployed with
+        # `-c tracing=true`, and `functions.core.tracing` then never imports Tracer (X-Ray SDK).
+        Env.TRACE_DISABLED: "true",
     }
 
 
@@ -146,16 +155,22 @@ def output_captured() -> Iterator[None]:
             os.close(saved[1])
 
 
+COMPOSITION_ROOTS = (
+    ("functions.callback.wiring", "service"),
+    ("functions.submit.wiring", "submitter"),
+    ("functions.status.wiring", "service"),
+)
+"""Each function's composition root and its cached factory (`functools.cache`)."""
+
+
 def reset_function_caches() -> None:
-    """Forget the settings and clients the handlers built (only for handlers already imported)."""
-    for module_name, attribute in (
-        ("functions.callback.handler", "callback_service"),
-        ("functions.submit.handler", "submitter"),
-        ("functions.status.handler", "status_service"),
-    ):
+    """Forget the services the composition roots built (only for those already imported), with
+    `functools.cache`'s `cache_clear()`: the next invocation builds settings, clients and adapters
+    again, from the environment and the default session then current."""
+    for module_name, factory in COMPOSITION_ROOTS:
         module = sys.modules.get(module_name)
         if module is not None:
-            getattr(module, attribute).cache_clear()
+            getattr(module, factory).cache_clear()
 
 
 # Jobs and callback bodies ------------------------------------------------------------------------
@@ -211,14 +226,19 @@ def callback_credentials(job_id: str) -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=16)
-def callback_body(target_bytes: int, job_id: str, *, seed: int = 1) -> bytes:
-    """A realistic Deepgram success body of about `target_bytes` of compact JSON for `job_id`."""
+def callback_body(target_bytes: int, job_id: str, *, seed: int = 1, diarized: bool = False) -> bytes:
+    """A realistic Deepgram success body of about `target_bytes` of compact JSON for `job_id`:
+    words only, or diarized with utterances and paragraphs (as `diarize=true&utterances=true&
+    paragraphs=true` returns: every word appears again in the utterances)."""
     _, secret = callback_credentials(job_id)
     response = generate_response(
         target_bytes=target_bytes,
         request_id=request_id_for(job_id),
         extra={"job_id": job_id, "callback_secret": secret},
         seed=seed,
+        diarize=diarized,
+        utterances=diarized,
+        paragraphs=diarized,
     )
     return compact_json(response)
 

@@ -1,7 +1,9 @@
 """Benchmark results: rows for the one printed table, and everything else for results.json.
 
-Every row compares a figure with a baseline measured in the same run (`ratio = value / baseline`)
-and, where the issue sets one, with a target on that ratio.
+Every row compares a figure with a baseline measured in the same run and, where the issue sets
+one, with a target. Where the figure and its baseline were measured in interleaved rounds, the
+ratio is the *paired* ratio (the median over rounds of measured / baseline, `stats.paired_ratio`),
+and the verdict uses it; the ratio of the two medians is kept beside it (`ratio_of_medians`).
 """
 
 from __future__ import annotations
@@ -36,12 +38,19 @@ class Row:
     """An absolute target instead, in `unit` (e.g. an asset under 100 KB)."""
     target_inclusive: bool = True
     note: str = ""
+    paired_ratio: float | None = None
+    """Median over interleaved rounds of value / baseline; when set, it is the row's ratio."""
 
     @property
-    def ratio(self) -> float | None:
+    def ratio_of_medians(self) -> float | None:
         if self.baseline is None:
             return None
         return self.value / self.baseline if self.baseline else math.inf
+
+    @property
+    def ratio(self) -> float | None:
+        """The paired ratio where there is one, else the ratio of the medians."""
+        return self.paired_ratio if self.paired_ratio is not None else self.ratio_of_medians
 
     @property
     def met(self) -> bool | None:
@@ -72,6 +81,8 @@ class Row:
             "baseline_median": _round(self.baseline),
             "baseline_p95": _round(self.baseline_p95),
             "ratio": _round(self.ratio),
+            "ratio_kind": "paired" if self.paired_ratio is not None else "of medians",
+            "ratio_of_medians": _round(self.ratio_of_medians),
             "target": self.target_text or None,
             "target_met": self.met,
             "note": self.note or None,
@@ -87,6 +98,8 @@ def summary_row(
     *,
     unit: str = "ms",
     target_ratio: float | None = None,
+    target_max: float | None = None,
+    paired_ratio: float | None = None,
     note: str = "",
 ) -> Row:
     return Row(
@@ -100,6 +113,8 @@ def summary_row(
         baseline_p95=baseline.p95 if baseline else None,
         baseline_label=baseline_label,
         target_ratio=target_ratio,
+        target_max=target_max,
+        paired_ratio=paired_ratio,
         note=note,
     )
 
@@ -136,6 +151,7 @@ def _round(value: float | None) -> float | None:
 # Rendering ----------------------------------------------------------------------------------------
 
 _HEADERS = ("benchmark", "case", "median", "p95", "n", "baseline (median)", "ratio", "target", "")
+_TARGET_HEADERS = ("benchmark", "case", "measured", "target", "verdict", "margin")
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -158,7 +174,6 @@ def table(results: Sequence[BenchmarkResult]) -> str:
             lines.append((result.name, f"skipped: {result.skipped}", "", "", "", "", "", "", ""))
             continue
         for row in result.rows:
-            ratio = row.ratio
             verdict = {True: "met", False: "MISSED", None: ""}[row.met]
             baseline = (
                 f"{format_value(row.baseline, row.unit)} {row.baseline_label}".strip()
@@ -173,15 +188,56 @@ def table(results: Sequence[BenchmarkResult]) -> str:
                     format_value(row.p95, row.unit) if row.p95 is not None else "",
                     str(row.n) if row.n is not None else "",
                     baseline,
-                    f"{ratio:.2f}x" if ratio is not None and not math.isinf(ratio) else "",
+                    _ratio_text(row),
                     row.target_text,
                     verdict,
                 )
             )
-    widths = [
-        max(len(header), *(len(line[index]) for line in lines)) for index, header in enumerate(_HEADERS)
-    ]
-    numeric = {2, 3, 4, 6}
+    return _render(_HEADERS, lines, numeric={2, 3, 4, 6})
+
+
+def _ratio_text(row: Row) -> str:
+    """`1.23x` (paired) or `1.23x m` (ratio of medians: the two were not measured in pairs)."""
+    ratio = row.ratio
+    if ratio is None or math.isinf(ratio):
+        return ""
+    return f"{ratio:.2f}x" if row.paired_ratio is not None else f"{ratio:.2f}x m"
+
+
+def targets_table(results: Sequence[BenchmarkResult]) -> str:
+    """Every row with a target: the figure the verdict is on (the paired ratio, or the absolute
+    value for an absolute target), the target, met or MISSED, and by how much."""
+    lines: list[tuple[str, ...]] = []
+    for result in results:
+        for row in result.rows:
+            if row.met is None:
+                continue
+            if row.target_max is not None:
+                measured, limit = row.value, row.target_max
+                shown = format_value(row.value, row.unit)
+            else:
+                assert row.ratio is not None
+                assert row.target_ratio is not None
+                measured, limit = row.ratio, row.target_ratio
+                shown = _ratio_text(row)
+            margin = measured / limit - 1 if limit else math.inf
+            lines.append(
+                (
+                    result.name,
+                    row.case,
+                    shown,
+                    row.target_text,
+                    "met" if row.met else "MISSED",
+                    f"{margin:+.0%} of the target",
+                )
+            )
+    if not lines:
+        return "(no targets)"
+    return _render(_TARGET_HEADERS, lines, numeric={2})
+
+
+def _render(headers: Sequence[str], lines: Sequence[Sequence[str]], *, numeric: set[int]) -> str:
+    widths = [max(len(header), *(len(line[index]) for line in lines)) for index, header in enumerate(headers)]
 
     def render(cells: Sequence[str]) -> str:
         parts = [
@@ -191,8 +247,7 @@ def table(results: Sequence[BenchmarkResult]) -> str:
         return " | ".join(parts).rstrip()
 
     rule = "-+-".join("-" * width for width in widths)
-    body = [render(line) for line in lines]
-    return "\n".join([render(_HEADERS), rule, *body])
+    return "\n".join([render(headers), rule, *(render(line) for line in lines)])
 
 
 def notes(results: Sequence[BenchmarkResult]) -> str:

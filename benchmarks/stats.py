@@ -1,4 +1,4 @@
-"""Order statistics for benchmark samples: median, p95, p99 and the ratio of two medians.
+"""Order statistics for benchmark samples: median, p95, p99, and the paired ratio of two series.
 
 Percentiles interpolate linearly between closest ranks (numpy's default, "type 7"), so a p95 of
 20 samples is meaningful but coarse: the benchmarks say how many samples each figure rests on.
@@ -7,8 +7,7 @@ Percentiles interpolate linearly between closest ranks (numpy's default, "type 7
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,13 +63,10 @@ def ratio(value: float, baseline: float) -> float:
     return value / baseline if baseline else math.inf
 
 
-def elapsed_ms(started_ns: int) -> float:
-    """Milliseconds since `started_ns` (a `time.perf_counter_ns()` reading)."""
-    return (time.perf_counter_ns() - started_ns) / 1e6
-
-
-def timed_ms(action: Callable[[], object]) -> tuple[float, object]:
-    """Run `action` once; its wall time in milliseconds and its result."""
-    started = time.perf_counter_ns()
-    result = action()
-    return elapsed_ms(started), result
+def paired_ratio(measured: Sequence[float], baseline: Sequence[float]) -> float:
+    """The median over pairs of `measured[i] / baseline[i]`: the two series were measured back to
+    back, round by round, so each pair saw the same machine. Steadier than the ratio of the two
+    medians when the machine's speed drifts during a run; it is the figure the verdicts use."""
+    if len(measured) != len(baseline):
+        raise ValueError(f"{len(measured)} measured samples for {len(baseline)} baseline samples")
+    return percentile([ratio(value, floor) for value, floor in zip(measured, baseline, strict=True)], 0.5)

@@ -1,4 +1,4 @@
-"""A zero-latency AWS for benchmarks, stubbed at botocore's HTTP layer.
+"""A stubbed AWS for benchmarks, at botocore's HTTP layer: zero latency, or a round-trip model.
 
 `ZeroLatencyAws` registers a `before-send` handler on a boto3 session's event system. botocore
 emits `before-send.<service>.<Operation>` after it has serialised and signed a request and just
@@ -9,6 +9,12 @@ checksums, response parsing, retry bookkeeping) and nothing else: no sockets, no
 latency. The canned bodies are the documented wire formats (JSON 1.0 for DynamoDB and Secrets
 Manager, the query protocol's XML for SNS, REST-XML for S3).
 
+With a `LatencyModel` set (`stub.latency`), every answer is held back by the time the model gives
+the operation (a fixed round trip per call, plus the body's transfer time for S3 `PutObject`), so
+the handler and its floor pay the same modelled network time for the same kind of call. The
+defaults are published same-region figures, each with its source in `LatencyModel`; every one can
+be changed (`LatencyModel.from_environ`, `python -m benchmarks --latency dynamodb=6`).
+
 Clients copy their session's event handlers when they are created, so install the stub *before*
 the code under test creates its clients (the functions create theirs on first invocation).
 """
@@ -17,10 +23,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, NamedTuple
 
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -75,10 +83,85 @@ class OperationRecord:
     last_body: bytes = b""
 
 
+@dataclass(frozen=True)
+class LatencyModel:
+    """Milliseconds one call waits for its answer, by botocore service id, as seen from a Lambda
+    function in the same region over a kept-alive connection; plus S3's per-connection throughput
+    for the bytes an upload carries. Defaults and their sources:
+
+    * DynamoDB, 4 ms per call (GetItem, PutItem, UpdateItem): AWS Knowledge Center, "Why is my
+      Amazon DynamoDB request latency high?" (https://repost.aws/knowledge-center/dynamodb-high-latency):
+      "for most atomic operations, such as GetItem and PutItem, you can expect an average latency in
+      single-digit milliseconds"; 4 ms is the middle of that range.
+    * S3 PutObject, 25 ms to the answer plus the body at 85 MB/s: the S3 User Guide's "Performance
+      guidelines for Amazon S3" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance-guidelines.html)
+      sizes connections at "one concurrent request for each 85-90 MB/s of desired network
+      throughput"; S3 publishes no per-request latency for S3 Standard, only that S3 Express One
+      Zone gives "single-digit millisecond" access, "up to 10x faster" than S3 Standard
+      (https://aws.amazon.com/s3/storage-classes/express-one-zone/): tens of milliseconds, taken
+      as 25 (an assumption within that bound, to check with a measurement in the account).
+    * SNS Publish, 20 ms: AWS publishes no latency figure for Publish; 20 ms is the middle of the
+      15-25 ms usually measured in-region for a standard topic. An assumption, stated as such.
+    * Secrets Manager, 10 ms (paid once per execution environment: the secret is cached), an assumption.
+
+    Change any of them with the environment (`BENCH_LATENCY_<SERVICE>_MS`, e.g.
+    `BENCH_LATENCY_DYNAMODB_MS=6`, `BENCH_S3_MB_PER_S=50`) or `python -m benchmarks --latency
+    dynamodb=6 --s3-mb-per-s 50`.
+    """
+
+    call_ms: Mapping[str, float] = field(
+        default_factory=lambda: {"dynamodb": 4.0, "s3": 25.0, "sns": 20.0, "secrets-manager": 10.0}
+    )
+    s3_mb_per_s: float = 85.0
+
+    SOURCES: ClassVar[dict[str, str]] = {
+        "dynamodb": "https://repost.aws/knowledge-center/dynamodb-high-latency (single-digit ms)",
+        "s3": "https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance-guidelines.html "
+        "(85-90 MB/s per connection); first byte: assumption (S3 Express One Zone: single-digit ms, "
+        "up to 10x faster than S3 Standard)",
+        "sns": "assumption (no AWS-published Publish latency)",
+        "secrets-manager": "assumption (cached after the first call)",
+    }
+
+    def seconds(self, service: str, operation: str, payload_bytes: int) -> float:
+        milliseconds = self.call_ms.get(service, 0.0)
+        if service == "s3" and operation in ("PutObject", "UploadPart") and self.s3_mb_per_s > 0:
+            milliseconds += payload_bytes / (self.s3_mb_per_s * 1_000_000) * 1000
+        return milliseconds / 1000
+
+    def describe(self) -> dict[str, Any]:
+        return {"call_ms": dict(self.call_ms), "s3_mb_per_s": self.s3_mb_per_s, "sources": self.SOURCES}
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> LatencyModel:
+        """The defaults, overridden by `BENCH_LATENCY_<SERVICE>_MS` and `BENCH_S3_MB_PER_S`."""
+        environ = os.environ if environ is None else environ
+        model = cls()
+        calls = dict(model.call_ms)
+        for service in calls:
+            value = environ.get(latency_variable(service))
+            if value:
+                calls[service] = float(value)
+        throughput = environ.get(S3_THROUGHPUT_VARIABLE)
+        return replace(
+            model, call_ms=calls, s3_mb_per_s=float(throughput) if throughput else model.s3_mb_per_s
+        )
+
+
+S3_THROUGHPUT_VARIABLE = "BENCH_S3_MB_PER_S"
+
+
+def latency_variable(service: str) -> str:
+    """The variable of a service's latency: `BENCH_LATENCY_SECRETS_MANAGER_MS` for `secrets-manager`."""
+    return f"BENCH_LATENCY_{service.upper().replace('-', '_')}_MS"
+
+
 class ZeroLatencyAws:
-    """Canned answers per (service id, operation), served without any network."""
+    """Canned answers per (service id, operation), served without any network; held back by
+    `latency` when one is set (None: zero latency)."""
 
     def __init__(self) -> None:
+        self.latency: LatencyModel | None = None
         self._responders: dict[tuple[str, str], Responder] = {}
         self.records: dict[tuple[str, str], OperationRecord] = {}
         self.journal: list[JournalEntry] | None = None
@@ -171,7 +254,22 @@ class ZeroLatencyAws:
         if self.journal is not None:
             self.journal.append(JournalEntry(service, operation, body, size))
         status, headers, payload = responder(request)
+        if self.latency is not None:
+            _wait(self.latency.seconds(service, operation, size))
         return AWSResponse(request.url, status, headers, _Body(payload))
+
+
+SPIN_SECONDS = 0.0015
+"""The end of a modelled wait is spun, not slept: `time.sleep` overshoots by up to a millisecond or
+two on a busy machine, and the handler (more calls) would pay that more often than its floor."""
+
+
+def _wait(seconds: float) -> None:
+    deadline = time.perf_counter() + seconds
+    if seconds > SPIN_SECONDS:
+        time.sleep(seconds - SPIN_SECONDS)
+    while time.perf_counter() < deadline:
+        pass
 
 
 def _consume(request: AWSPreparedRequest) -> tuple[bytes, int]:

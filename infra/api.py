@@ -1,4 +1,6 @@
-"""The public REST API: `POST /transcriptions` submits a job, `GET /transcriptions/{id}` reads it.
+"""The public REST API: `POST /transcriptions` submits a job, `GET /transcriptions/{id}` reads it,
+`GET /transcriptions` lists jobs, `DELETE /transcriptions/{id}` deletes one and
+`POST /transcriptions/{id}/notify` publishes its notification again.
 
 API Gateway (REST) rather than a second Function URL, because it gives what a paid endpoint
 needs in front of the code:
@@ -20,8 +22,12 @@ Lambda proxy integration throughout: the functions shape their own HTTP response
 Sizing:
 - submit: 512 MB (the Deepgram SDK and pydantic import faster with the CPU that comes with
   memory, and an uploaded body is held in memory); 28 s timeout, inside API Gateway's 29 s
-  integration timeout (the Deepgram request budget is checked in infra/config.py).
-- status: 256 MB, 10 s: one GetItem and one locally computed presigned URL.
+  integration timeout (the Deepgram request budget, `DEEPGRAM_REQUEST_BUDGET` in
+  functions/core/settings.py, is checked on the CDK context and again at cold start).
+- status: 256 MB, 10 s: one GetItem and one locally computed presigned URL, or (listing) a few
+  Queries of the jobs table's listing indexes. Read-only.
+- manage: 256 MB, 10 s: a GetItem, at most two S3 deletes, one conditional UpdateItem and one
+  SNS publish. It is the only API function that publishes.
 """
 
 from __future__ import annotations
@@ -32,12 +38,23 @@ import re
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from functions.core.contract import Api, Env, ResultsBucket, Services
+from functions.core.contract import Api, JobsTable, ResultsBucket, Services, SubmitLimits
+from functions.core.settings import (
+    CALLBACK_SIGNING_SECRET,
+    CALLBACK_URL,
+    DEEPGRAM_API_KEY_SECRET,
+    IDEMPOTENCY_TABLE,
+    JOBS_TABLE,
+    RESULTS_BUCKET,
+    TOPIC_ARN,
+)
 from infra.config import Settings
 from infra.functions import PipelineFunction
 from infra.nag import acknowledge, arn_of
@@ -48,6 +65,12 @@ SUBMIT_MEMORY_MB = 512
 SUBMIT_TIMEOUT = cdk.Duration.seconds(28)
 STATUS_MEMORY_MB = 256
 STATUS_TIMEOUT = cdk.Duration.seconds(10)
+MANAGE_MEMORY_MB = 256
+MANAGE_TIMEOUT = cdk.Duration.seconds(10)
+
+LIST_QUERY_PARAMETERS = ("status", "created_after", "limit", "cursor")
+"""`GET /transcriptions`'s query string, all optional: declared so API Gateway documents them; the
+status function validates their values (API Gateway can only require a parameter)."""
 
 BINARY_MEDIA_TYPES = ["audio/*", "video/*", "application/octet-stream"]
 
@@ -72,9 +95,12 @@ SUBMIT_REQUEST_SCHEMA = apigateway.JsonSchema(
     type=apigateway.JsonSchemaType.OBJECT,
     required=["url"],
     properties={
-        "url": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, min_length=1, max_length=4096),
+        "url": apigateway.JsonSchema(
+            type=apigateway.JsonSchemaType.STRING, min_length=1, max_length=SubmitLimits.AUDIO_URL_CHARACTERS
+        ),
         "options": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
         "metadata": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
+        "delivery": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, enum=["callback", "s3"]),
     },
 )
 """The JSON body of POST /transcriptions, checked by API Gateway; the function checks the details."""
@@ -113,7 +139,7 @@ def access_log_format() -> apigateway.AccessLogFormat:
 
 
 class TranscriptionApi(Construct):
-    """The REST API with the submit and status functions behind it."""
+    """The REST API with the submit, status and manage functions behind it."""
 
     def __init__(
         self,
@@ -127,6 +153,8 @@ class TranscriptionApi(Construct):
         results_bucket: s3.IBucket,
         secrets: Secrets,
         callback_url: str,
+        topic: sns.ITopic,
+        topic_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.submit = self._submit_function(
@@ -134,11 +162,20 @@ class TranscriptionApi(Construct):
             layer=layer,
             jobs_table=jobs_table,
             idempotency_table=idempotency_table,
+            results_bucket=results_bucket,
             secrets=secrets,
             callback_url=callback_url,
         )
         self.status = self._status_function(
             settings=settings, layer=layer, jobs_table=jobs_table, results_bucket=results_bucket
+        )
+        self.manage = self._manage_function(
+            settings=settings,
+            layer=layer,
+            jobs_table=jobs_table,
+            results_bucket=results_bucket,
+            topic=topic,
+            topic_key=topic_key,
         )
 
         access_logs = logs.LogGroup(
@@ -188,22 +225,11 @@ class TranscriptionApi(Construct):
         layer: lambda_.ILayerVersion,
         jobs_table: dynamodb.ITable,
         idempotency_table: dynamodb.ITable,
+        results_bucket: s3.IBucket,
         secrets: Secrets,
         callback_url: str,
     ) -> PipelineFunction:
-        environment = {
-            Env.JOBS_TABLE: jobs_table.table_name,
-            Env.IDEMPOTENCY_TABLE: idempotency_table.table_name,
-            Env.DEEPGRAM_API_KEY_SECRET: secrets.deepgram_api_key_secret_ref,
-            Env.CALLBACK_SIGNING_SECRET: secrets.callback_signing.secret_arn,
-            Env.CALLBACK_URL: callback_url,
-            Env.CALLBACK_METHOD: settings.callback_method,
-            Env.RETENTION_DAYS: str(settings.retention_days),
-            Env.DEEPGRAM_TIMEOUT_SECONDS: str(settings.deepgram_timeout_seconds),
-            Env.DEEPGRAM_MAX_RETRIES: str(settings.deepgram_max_retries),
-        }
-        if settings.deepgram_base_url:
-            environment[Env.DEEPGRAM_BASE_URL] = settings.deepgram_base_url
+        # S3 delivery and kept uploads (the bucket's deliveries/ and audio/): see infra/delivery.py.
         submit = PipelineFunction(
             self,
             "Submit",
@@ -211,7 +237,14 @@ class TranscriptionApi(Construct):
             description="Validates a transcription request, records the job, submits it to Deepgram.",
             memory_size=SUBMIT_MEMORY_MB,
             timeout=SUBMIT_TIMEOUT,
-            environment=environment,
+            resources={
+                JOBS_TABLE: jobs_table.table_name,
+                IDEMPOTENCY_TABLE: idempotency_table.table_name,
+                RESULTS_BUCKET: results_bucket.bucket_name,
+                DEEPGRAM_API_KEY_SECRET: secrets.deepgram_api_key_secret_ref,
+                CALLBACK_SIGNING_SECRET: secrets.callback_signing.secret_arn,
+                CALLBACK_URL: callback_url,
+            },
             settings=settings,
             layer=layer,
         )
@@ -242,16 +275,20 @@ class TranscriptionApi(Construct):
             description="Reads a job and presigns the URL of its stored result.",
             memory_size=STATUS_MEMORY_MB,
             timeout=STATUS_TIMEOUT,
-            environment={
-                Env.JOBS_TABLE: jobs_table.table_name,
-                Env.RESULTS_BUCKET: results_bucket.bucket_name,
-                Env.RESULT_URL_TTL_SECONDS: str(settings.result_url_ttl_seconds),
-            },
+            resources={JOBS_TABLE: jobs_table.table_name, RESULTS_BUCKET: results_bucket.bucket_name},
             settings=settings,
             layer=layer,
         )
         results = results_bucket.arn_for_objects(f"{ResultsBucket.RESULTS_PREFIX}*")
         status.allow(["dynamodb:GetItem"], [jobs_table.table_arn])
+        # Listing reads the two listing indexes only (never a Scan, never the attention index).
+        status.allow(
+            ["dynamodb:Query"],
+            [
+                f"{jobs_table.table_arn}/index/{index}"
+                for index in (JobsTable.STATUS_INDEX, JobsTable.MONTH_INDEX)
+            ],
+        )
         # A presigned URL carries the signer's permissions: the status role must be able to read.
         status.allow(["s3:GetObject"], [results])
         acknowledge(
@@ -261,6 +298,48 @@ class TranscriptionApi(Construct):
             "possible, so the grant covers the results/ prefix only.",
         )
         return status
+
+    def _manage_function(
+        self,
+        *,
+        settings: Settings,
+        layer: lambda_.ILayerVersion,
+        jobs_table: dynamodb.ITable,
+        results_bucket: s3.IBucket,
+        topic: sns.ITopic,
+        topic_key: kms.IKey,
+    ) -> PipelineFunction:
+        manage = PipelineFunction(
+            self,
+            "Manage",
+            service=Services.MANAGE,
+            description="Deletes a job (its result and kept audio) or publishes its notification again.",
+            memory_size=MANAGE_MEMORY_MB,
+            timeout=MANAGE_TIMEOUT,
+            resources={
+                JOBS_TABLE: jobs_table.table_name,
+                RESULTS_BUCKET: results_bucket.bucket_name,
+                TOPIC_ARN: topic.topic_arn,
+            },
+            settings=settings,
+            layer=layer,
+        )
+        manage.allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [jobs_table.table_arn])
+        prefixes = (ResultsBucket.RESULTS_PREFIX, ResultsBucket.AUDIO_PREFIX)
+        manage.allow(
+            ["s3:DeleteObject"], [results_bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+        )
+        manage.allow(["sns:Publish"], [topic.topic_arn])
+        # Publishing to a KMS-encrypted topic: SNS encrypts with a data key made for the publisher.
+        manage.allow(["kms:GenerateDataKey", "kms:Decrypt"], [topic_key.key_arn])
+        for prefix in prefixes:
+            acknowledge(
+                manage.role,
+                f"AwsSolutions-IAM5[Resource::{arn_of(results_bucket)}/{prefix}*]",
+                f"Deleting a job deletes what it stored under {prefix}<job id>...; any job may be "
+                f"deleted, so the grant covers the {prefix} prefix only, and only s3:DeleteObject.",
+            )
+        return manage
 
     def _add_routes(self) -> None:
         api = self.rest_api
@@ -280,11 +359,27 @@ class TranscriptionApi(Construct):
             request_validator=body_validator,
             request_models={"application/json": submit_model},
         )
+        api.root.resource_for_path(Api.TRANSCRIPTIONS).add_method(
+            "GET",
+            apigateway.LambdaIntegration(self.status.function, allow_test_invoke=False),
+            request_validator=parameters_validator,
+            request_parameters={
+                f"method.request.querystring.{name}": False for name in LIST_QUERY_PARAMETERS
+            },
+        )
+        job_path = {f"method.request.path.{path_parameter(Api.TRANSCRIPTION)}": True}
         api.root.resource_for_path(Api.TRANSCRIPTION).add_method(
             "GET",
             apigateway.LambdaIntegration(self.status.function, allow_test_invoke=False),
             request_validator=parameters_validator,
-            request_parameters={f"method.request.path.{path_parameter(Api.TRANSCRIPTION)}": True},
+            request_parameters=job_path,
+        )
+        manage = apigateway.LambdaIntegration(self.manage.function, allow_test_invoke=False)
+        api.root.resource_for_path(Api.TRANSCRIPTION).add_method(
+            "DELETE", manage, request_validator=parameters_validator, request_parameters=job_path
+        )
+        api.root.resource_for_path(Api.NOTIFY).add_method(
+            "POST", manage, request_validator=parameters_validator, request_parameters=job_path
         )
 
     def _add_gateway_responses(self) -> None:

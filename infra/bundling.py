@@ -4,7 +4,7 @@ Each function's asset is a directory holding exactly:
 
     functions/__init__.py
     functions/core/...          shared code
-    functions/<name>/...        the function's own package
+    functions/<name>/...        the function's own package (and those it runs, `RUNS_CODE_OF`)
     <third-party packages>      only when functions/<name>/requirements.txt exists (submit)
 
 Third-party packages are installed by pip for the *Lambda's* platform, not this machine's:
@@ -49,6 +49,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_PACKAGE = "functions"
 SHARED_PACKAGE = "core"
 REQUIREMENTS_FILE = "requirements.txt"
+
+RUNS_CODE_OF = {"finisher": ("callback",), "reconciler": ("submit",)}
+"""Function packages whose code another function runs, shipped with it (with their requirements
+when it has none of its own): the finisher stores S3 deliveries with the callback's own service
+(`CallbackService.handle_delivery`); the reconciler resubmits jobs and reads Deepgram's request log
+through the submit function's Deepgram gateway (and its SDK)."""
 
 BUNDLER_VERSION = "1"
 """Part of the dependency cache key: bump it when the install or clean-up steps change."""
@@ -160,9 +166,17 @@ class LocalBundler:
         self.cache_dir = cache_dir
 
     @property
+    def packages(self) -> tuple[str, ...]:
+        """The function packages shipped: the shared code, those whose code it runs, its own."""
+        return (SHARED_PACKAGE, *RUNS_CODE_OF.get(self.name, ()), self.name)
+
+    @property
     def requirements(self) -> Path | None:
-        path = self.package_root / self.name / REQUIREMENTS_FILE
-        return path if path.is_file() else None
+        for package in (self.name, *RUNS_CODE_OF.get(self.name, ())):
+            path: Path = self.package_root / package / REQUIREMENTS_FILE
+            if path.is_file():
+                return path
+        return None
 
     def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_options: Any) -> bool:
         """Called by CDK instead of running `image`; always bundles, so Docker is never used."""
@@ -178,7 +192,7 @@ class LocalBundler:
         target = output / FUNCTIONS_PACKAGE
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.package_root / "__init__.py", target / "__init__.py")
-        for package in (SHARED_PACKAGE, self.name):
+        for package in self.packages:
             for path in _walk(self.package_root / package):
                 destination = target / path.relative_to(self.package_root)
                 destination.parent.mkdir(parents=True, exist_ok=True)

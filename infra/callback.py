@@ -28,7 +28,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from functions.core.contract import CallbackTiming, Env, ResultsBucket, Services
+from functions.core.contract import CallbackTiming, ResultsBucket, Services
+from functions.core.settings import CALLBACK_SIGNING_SECRET, JOBS_TABLE, RESULTS_BUCKET, TOPIC_ARN
 from infra.config import Settings
 from infra.functions import PipelineFunction
 from infra.nag import acknowledge, arn_of
@@ -54,16 +55,6 @@ class CallbackEndpoint(Construct):
         signing_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
-        environment = {
-            Env.JOBS_TABLE: jobs_table.table_name,
-            Env.RESULTS_BUCKET: results_bucket.bucket_name,
-            Env.TOPIC_ARN: topic.topic_arn,
-            Env.CALLBACK_SIGNING_SECRET: signing_secret.secret_arn,
-            Env.DG_TOKEN_MODE: settings.dg_token_mode,
-        }
-        if settings.deepgram_api_key_id:
-            environment[Env.DEEPGRAM_API_KEY_ID] = settings.deepgram_api_key_id
-
         self.handler = PipelineFunction(
             self,
             "Handler",
@@ -71,7 +62,12 @@ class CallbackEndpoint(Construct):
             description="Receives Deepgram's transcription callbacks, stores the result, notifies.",
             memory_size=MEMORY_MB,
             timeout=TIMEOUT,
-            environment=environment,
+            resources={
+                JOBS_TABLE: jobs_table.table_name,
+                RESULTS_BUCKET: results_bucket.bucket_name,
+                TOPIC_ARN: topic.topic_arn,
+                CALLBACK_SIGNING_SECRET: signing_secret.secret_arn,
+            },
             settings=settings,
             layer=layer,
             reserved_concurrency=settings.callback_reserved_concurrency,

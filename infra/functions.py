@@ -8,7 +8,12 @@ Each `PipelineFunction` has:
 - an explicit log group with a retention period, and JSON logs (Lambda's `loggingFormat`), which
   Powertools' structured logger writes anyway;
 - the Powertools public layer, and the Powertools service name and metric namespace from
-  `functions.core.contract`.
+  `functions.core.contract`;
+- the environment its settings spec declares (`functions.core.settings.FUNCTION_SETTINGS`): the
+  construct that owns the function gives the resources' names and ARNs, the deployer's values come
+  from `Settings.function_values`, everything else keeps its declared default;
+- the deployer's `logLevel` as Lambda's application log level too: with JSON logs, Lambda's level
+  (`AWS_LAMBDA_LOG_LEVEL`) takes precedence over `POWERTOOLS_LOG_LEVEL` in Powertools 3.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from functions.core.contract import HANDLERS, Env, Metrics
+from functions.core.settings import FUNCTION_SETTINGS, Setting
 from infra.bundling import REPO_ROOT, function_code
 from infra.config import Settings
 from infra.nag import acknowledge
@@ -33,6 +39,14 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 """The newest Python runtime in aws-cdk-lib 2.275 (cdk-nag's AwsSolutions-L1 insists on it)."""
 
 ARCHITECTURE = lambda_.Architecture.ARM_64
+
+APPLICATION_LOG_LEVELS = {
+    "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
+    "INFO": lambda_.ApplicationLogLevel.INFO,
+    "WARNING": lambda_.ApplicationLogLevel.WARN,
+    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+}
+"""Lambda's application log level for each `logLevel` (Python's names; Lambda says WARN)."""
 
 POWERTOOLS_REQUIREMENT = re.compile(
     r"^aws-lambda-powertools(?:\[[^\]]*\])?==(?P<version>[0-9][0-9a-z.]*)\s*$", re.M
@@ -67,7 +81,11 @@ def powertools_layer(scope: Construct, settings: Settings) -> lambda_.ILayerVers
 
 
 class PipelineFunction(Construct):
-    """One function of the pipeline: code, role, log group, layer and baseline environment."""
+    """One function of the pipeline: code, role, log group, layer and environment.
+
+    `resources` gives the settings only the stack knows (names and ARNs of its resources) by their
+    declaration in `functions.core.settings`; a required one missing fails the synth.
+    """
 
     def __init__(
         self,
@@ -78,13 +96,14 @@ class PipelineFunction(Construct):
         description: str,
         memory_size: int,
         timeout: cdk.Duration,
-        environment: Mapping[str, str],
+        resources: Mapping[Setting, str],
         settings: Settings,
         layer: lambda_.ILayerVersion,
         reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         handler = HANDLERS[service]
+        environment = FUNCTION_SETTINGS[service].to_environ({**settings.function_values, **resources})
         package = handler.split(".")[1]  # functions.<package>.handler.lambda_handler
 
         self.log_group = logs.LogGroup(
@@ -115,12 +134,18 @@ class PipelineFunction(Construct):
             timeout=timeout,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=APPLICATION_LOG_LEVELS[settings.log_level],
+            system_log_level_v2=(
+                lambda_.SystemLogLevel.DEBUG if settings.log_level == "DEBUG" else lambda_.SystemLogLevel.INFO
+            ),
             tracing=lambda_.Tracing.ACTIVE if settings.tracing else None,
             reserved_concurrent_executions=reserved_concurrency or None,
             environment={
                 Env.POWERTOOLS_SERVICE_NAME: service,
                 Env.POWERTOOLS_METRICS_NAMESPACE: Metrics.NAMESPACE,
-                Env.LOG_LEVEL: settings.log_level,
+                # Powertools Tracer: on with `tracing`; never records responses (transcripts, jobs).
+                Env.TRACE_DISABLED: "false" if settings.tracing else "true",
+                Env.TRACER_CAPTURE_RESPONSE: "false",
                 **environment,
             },
         )

@@ -4,8 +4,12 @@
     Secrets ───────────── Deepgram API key, callback signing secret
     Notifications ─────── encrypted SNS topic (+ optional email / SQS / HTTPS subscribers)
     CallbackEndpoint ──── callback function behind a public Function URL (Deepgram calls it)
-    TranscriptionApi ──── REST API (IAM auth): POST /transcriptions, GET /transcriptions/{id}
+    TranscriptionApi ──── REST API (IAM auth): POST and GET /transcriptions, GET and DELETE
+                          /transcriptions/{id}, POST /transcriptions/{id}/notify
+    Reconciler ────────── scheduled function: overdue jobs fail (or resubmit), owed notifications go out
+    ResultDelivery ────── S3 delivery: the URL-signing role, the finisher function, deliveries/ lifecycle
     Monitoring ────────── alarms
+    PipelineDashboard ─── CloudWatch dashboard of the monitoring construct's metrics and alarms
 
 The callback endpoint is built before the API because the submit function must know the
 callback URL it hands to Deepgram.
@@ -22,9 +26,12 @@ from functions.core.contract import PRODUCT, Api
 from infra.api import TranscriptionApi
 from infra.callback import CallbackEndpoint
 from infra.config import Settings
+from infra.dashboard import PipelineDashboard
+from infra.delivery import ResultDelivery
 from infra.functions import powertools_layer
 from infra.monitoring import Monitoring
 from infra.notifications import Notifications
+from infra.reconciler import Reconciler
 from infra.secrets import Secrets
 from infra.storage import Storage
 
@@ -66,8 +73,36 @@ class TranscriptionStack(cdk.Stack):
             results_bucket=storage.results_bucket,
             secrets=secrets,
             callback_url=callback.url,
+            topic=notifications.topic,
+            topic_key=notifications.key,
         )
-        Monitoring(
+        self.reconciler = Reconciler(
+            self,
+            "Reconciler",
+            settings=settings,
+            layer=layer,
+            jobs_table=storage.jobs_table,
+            results_bucket=storage.results_bucket,
+            topic=notifications.topic,
+            topic_key=notifications.key,
+            secrets=secrets,
+            callback_url=callback.url,
+        )
+        self.delivery = ResultDelivery(
+            self,
+            "Delivery",
+            settings=settings,
+            layer=layer,
+            results_bucket=storage.results_bucket,
+            jobs_table=storage.jobs_table,
+            topic=notifications.topic,
+            topic_key=notifications.key,
+            signing_secret=secrets.callback_signing,
+            submit=api.submit,
+        )
+        if self.reconciler.resubmits:
+            self.reconciler.allow_resubmission(delivery_role=self.delivery.signer_role)
+        monitoring = Monitoring(
             self,
             "Monitoring",
             settings=settings,
@@ -75,6 +110,7 @@ class TranscriptionStack(cdk.Stack):
             api_stage=api.stage,
             dead_letter_queue=notifications.dead_letter_queue,
         )
+        dashboard = PipelineDashboard(self, "Dashboard", monitoring=monitoring)
 
         outputs = {
             "ApiUrl": (api.rest_api.url, "Base URL of the transcription API (IAM/SigV4 auth)."),
@@ -91,6 +127,7 @@ class TranscriptionStack(cdk.Stack):
                 secrets.deepgram_api_key_secret_ref,
                 "Put your Deepgram API key here: aws secretsmanager put-secret-value --secret-id <this>.",
             ),
+            "DashboardUrl": (dashboard.url, "CloudWatch dashboard: throughput, failures, latency, alarms."),
         }
         if notifications.queue is not None and notifications.queue_key is not None:
             outputs["NotificationsQueueUrl"] = (

@@ -27,6 +27,8 @@ from infra.config import Settings
 from infra.nag import acknowledge
 from infra.retention import removal_policy
 
+_ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
+
 
 class Storage(Construct):
     """The jobs table, the idempotency table and the results bucket."""
@@ -35,6 +37,13 @@ class Storage(Construct):
         super().__init__(scope, construct_id)
         self._settings = settings
         self.jobs_table = self._table("JobsTable", JobsTable.PARTITION_KEY, JobsTable.TTL_ATTRIBUTE)
+        for name, partition, partition_type, sort, sort_type in JobsTable.INDEXES:
+            self.jobs_table.add_global_secondary_index(
+                index_name=name,
+                partition_key=dynamodb.Attribute(name=partition, type=_ATTRIBUTE_TYPES[partition_type]),
+                sort_key=dynamodb.Attribute(name=sort, type=_ATTRIBUTE_TYPES[sort_type]),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
         self.idempotency_table = self._table(
             "IdempotencyTable", IdempotencyTable.PARTITION_KEY, IdempotencyTable.TTL_ATTRIBUTE
         )

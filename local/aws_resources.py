@@ -1,19 +1,22 @@
 """Create the pipeline's AWS resources with boto3 (against moto) and the functions' environment.
 
-Key schemas, TTL attributes and environment variable names come from `functions.core.contract`,
-the same definitions the CDK app uses, so the local stack cannot drift from what `cdk deploy`
-creates. Used by the local stack (`make demo`, `make serve`) and by the tests.
+Key schemas and TTL attributes come from `functions.core.contract`, and the functions' environment
+from their settings specs (`functions.core.settings.to_environ`), the same definitions the CDK app
+uses, so the local stack cannot drift from what `cdk deploy` creates. Used by the local stack
+(`make demo`, `make serve`) and by the tests.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
-from functions.core.contract import Env, IdempotencyTable, JobsTable, Metrics, Services
+from functions.core import settings as spec
+from functions.core.contract import Env, IdempotencyTable, JobsTable, Metrics
 
 
 @dataclass(frozen=True)
@@ -48,19 +51,10 @@ def create_resources(
     names = names or ResourceNames()
     session = boto3.session.Session(region_name=region)
     dynamodb = session.client("dynamodb")
-    for table, key, ttl in (
-        (names.jobs_table, JobsTable.PARTITION_KEY, JobsTable.TTL_ATTRIBUTE),
-        (names.idempotency_table, IdempotencyTable.PARTITION_KEY, IdempotencyTable.TTL_ATTRIBUTE),
-    ):
-        dynamodb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.update_time_to_live(
-            TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
-        )
+    create_jobs_table(dynamodb, names.jobs_table)
+    _create_table(
+        dynamodb, names.idempotency_table, IdempotencyTable.PARTITION_KEY, IdempotencyTable.TTL_ATTRIBUTE
+    )
     session.client("s3").create_bucket(Bucket=names.results_bucket)
     sns = session.client("sns")
     topic_arn = sns.create_topic(Name=names.topic)["TopicArn"]
@@ -83,6 +77,47 @@ def create_resources(
     )
 
 
+def create_jobs_table(client: Any, table_name: str) -> None:
+    """The jobs table as the stack defines it (`contract.JobsTable`): key, TTL and indexes."""
+    _create_table(client, table_name, JobsTable.PARTITION_KEY, JobsTable.TTL_ATTRIBUTE, JobsTable.INDEXES)
+
+
+def _create_table(
+    client: Any,
+    table_name: str,
+    key: str,
+    ttl_attribute: str,
+    indexes: tuple[tuple[str, str, str, str, str], ...] = (),
+) -> None:
+    attributes = {key: "S"}
+    for _, partition, partition_type, sort, sort_type in indexes:
+        attributes |= {partition: partition_type, sort: sort_type}
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": kind} for name, kind in attributes.items()
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": name,
+                "KeySchema": [
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": sort, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, partition, _, sort, _ in indexes
+        ]
+    client.create_table(**request)
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
+    )
+
+
 def function_environment(
     resources: Resources,
     *,
@@ -91,25 +126,34 @@ def function_environment(
     deepgram_api_key_id: str = "",
     dg_token_mode: str = "",
     callback_method: str = "POST",
+    values: Mapping[spec.Setting, object] | None = None,
 ) -> dict[str, str]:
-    """The union of the three functions' environments (one process hosts them locally)."""
+    """The union of the three functions' environments (one process hosts them locally).
+
+    `values` sets any other declared setting; empty values keep the declared defaults.
+    """
     names = resources.names
-    environment = {
-        Env.JOBS_TABLE: names.jobs_table,
-        Env.IDEMPOTENCY_TABLE: names.idempotency_table,
-        Env.RESULTS_BUCKET: names.results_bucket,
-        Env.TOPIC_ARN: resources.topic_arn,
-        Env.DEEPGRAM_API_KEY_SECRET: resources.deepgram_secret_arn,
-        Env.CALLBACK_SIGNING_SECRET: resources.signing_secret_arn,
-        Env.CALLBACK_URL: callback_url,
-        Env.CALLBACK_METHOD: callback_method,
-        Env.DEEPGRAM_BASE_URL: deepgram_base_url,
-        Env.DEEPGRAM_API_KEY_ID: deepgram_api_key_id,
-        Env.DG_TOKEN_MODE: dg_token_mode,
+    environment = spec.environ_of_all(
+        {
+            spec.JOBS_TABLE: names.jobs_table,
+            spec.IDEMPOTENCY_TABLE: names.idempotency_table,
+            spec.RESULTS_BUCKET: names.results_bucket,
+            spec.TOPIC_ARN: resources.topic_arn,
+            spec.DEEPGRAM_API_KEY_SECRET: resources.deepgram_secret_arn,
+            spec.CALLBACK_SIGNING_SECRET: resources.signing_secret_arn,
+            spec.CALLBACK_URL: callback_url,
+            spec.CALLBACK_METHOD: callback_method,
+            spec.DEEPGRAM_BASE_URL: deepgram_base_url,
+            spec.DEEPGRAM_API_KEY_ID: deepgram_api_key_id,
+            spec.DG_TOKEN_MODE: dg_token_mode,
+            **(values or {}),
+        }
+    )
+    return {
+        **environment,
         Env.POWERTOOLS_METRICS_NAMESPACE: Metrics.NAMESPACE,
         "AWS_DEFAULT_REGION": resources.region,
     }
-    return {name: value for name, value in environment.items() if value}
 
 
 def describe(resources: Resources) -> dict[str, Any]:
@@ -145,6 +189,3 @@ def receive_notifications(queue_url: str, *, region: str, wait_seconds: int = 1)
         )
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return notifications
-
-
-SERVICES = (Services.SUBMIT, Services.CALLBACK, Services.STATUS)

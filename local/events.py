@@ -6,7 +6,8 @@ unchanged handlers, so both exercise the shapes Lambda receives in production:
 * API Gateway REST API, Lambda proxy integration (payload format 1.0), with binary media
   types `audio/*`, `video/*` and `application/octet-stream` (bodies base64-encoded);
 * Lambda Function URL (payload format 2.0): lower-case headers, repeated values joined by
-  commas, and any body whose content type is not text-like base64-encoded.
+  commas, and any body whose content type is not text-like base64-encoded;
+* EventBridge scheduled events (a schedule rule's target), which carry the scheduled `time`.
 """
 
 from __future__ import annotations
@@ -155,6 +156,23 @@ def function_url_event(
     if encoded is not None:
         event["body"] = encoded
     return event
+
+
+def scheduled_event(*, time: datetime | None = None, rule: str = "local-schedule") -> dict[str, Any]:
+    """An EventBridge scheduled event (`Scheduled Event` from `aws.events`) of `rule`, for `time`
+    (default now): what a schedule rule's Lambda target receives."""
+    moment = (time or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{rule}"],
+        "detail": {},
+    }
 
 
 @dataclass

@@ -1,28 +1,30 @@
-"""Local stand-ins for API Gateway and a Lambda Function URL, invoking the real handlers in-process.
+"""Local stand-ins for API Gateway and a Lambda Function URL, in front of the real handlers.
 
 Two HTTP servers on loopback turn each request into the exact event AWS would deliver
-(`local.events`), call the unchanged `lambda_handler`, and turn its return value into the HTTP
+(`local.events`), invoke the unchanged `lambda_handler`, and turn its return value into the HTTP
 answer, the way each AWS front door does:
 
 * `RestApi`: an API Gateway REST API, Lambda proxy integration, one stage (`/v1` like the CDK
-  app's default). `POST /transcriptions` goes to the submit function, `GET /transcriptions/{id}`
-  to the status function; any other method or path gets API Gateway's own
-  `403 {"message": "Missing Authentication Token"}`.
+  app's default). `POST /transcriptions` goes to the submit function, `GET /transcriptions` and
+  `GET /transcriptions/{id}` to the status function, `DELETE /transcriptions/{id}` and
+  `POST /transcriptions/{id}/notify` to the manage function (the routes of `infra/api.py`); any
+  other method or path gets API Gateway's own `403 {"message": "Missing Authentication Token"}`.
 * `FunctionUrl`: a Lambda Function URL (payload format 2.0, auth type NONE) in front of the
   callback function; every method and path is handed to the function.
 
-What each `LocalFunction` models is one warm execution environment of a function with reserved
-concurrency 1: Lambda hands an environment one event at a time, and the handlers keep
-per-invocation state in module globals (Powertools Logger keys, the resolver's current event),
-so invocations of a function are serialised with a lock. Lambda runs each function in its own
-process; here they share one, and Powertools Metrics keeps its metric set in class attributes
-shared by every `Metrics` instance in a process, so functions that emit metrics also share a
-lock (`build_functions`), or one function's flush would publish, clear or trip over the other's.
+Each function runs as in Lambda, in an execution environment of its own: a long-lived worker
+process (`local.function_process.LocalFunction`) that imported its handler with the function's
+environment set and runs one event at a time (reserved concurrency 1, warm after the first call).
+The handlers' module state (Powertools Logger keys and Metrics' metric set, cached clients) is
+therefore never shared between functions, nor with the gateway. The functions are listed once,
+in `contract.HANDLERS` (the handler paths the CDK app deploys); `FUNCTION_SPECS` adds their
+timeouts and memory. A function that raises gets each front door's `502`; its worker survives.
 
 Limits enforced: API Gateway's 10 MB request body, Lambda's 6 MB synchronous invocation payload
-(the event as JSON, so a base64-encoded upload counts 4/3 of its size). Not emulated: IAM (SigV4)
-authorization and API Gateway's request validation (the functions validate anyway), throttling,
-and the 29 s integration timeout (a slow invocation is logged, not cut short).
+(the event as JSON, so a base64-encoded upload counts 4/3 of its size); a chunked body is counted
+as it arrives and refused (`413`) as soon as it passes the limit, never buffered beyond it. Not
+emulated: IAM (SigV4) authorization and API Gateway's request validation (the functions validate
+anyway), throttling, and the 29 s integration timeout (a slow invocation is logged, not cut short).
 """
 
 from __future__ import annotations
@@ -30,33 +32,41 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import importlib
 import json
+import re
 import socket
 import sys
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any, BinaryIO, Final, cast
 from urllib.parse import parse_qs, unquote
 
-from functions.core.contract import HANDLERS, PRODUCT, Api, CallbackTiming, Services
-from local.events import LambdaContext, function_url_event, rest_api_event
+from functions.core.contract import HANDLERS, PRODUCT, Api, CallbackTiming, DeliveryTiming, Services
+from local.events import function_url_event, rest_api_event
+from local.function_process import (
+    LAMBDA_MAX_PAYLOAD_BYTES,
+    Functions,
+    FunctionStartError,
+    Handler,
+    InvocationError,
+    LocalFunction,
+    PayloadTooLarge,
+)
 
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 """API Gateway refuses a larger request body (413) before invoking anything."""
 
-LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-"""Lambda refuses a synchronous invocation whose event, as JSON, is larger (6,291,456 bytes)."""
-
 DEFAULT_STAGE = "v1"
 """The API stage the CDK app deploys by default (`stageName` context)."""
 
-Handler = Callable[[dict[str, Any], Any], Any]
+LISTEN_BACKLOG: Final = 1024
+"""Connections the kernel queues for each server before it accepts them (capped by net.core.somaxconn):
+a burst of a few hundred clients connecting at once must be queued, not refused or reset."""
+
 Headers = list[tuple[str, str]]
 
 JSON_CONTENT_TYPE = "application/json"
@@ -84,109 +94,53 @@ def json_response(status: int, document: Any, headers: Headers | None = None) ->
     return HttpResponse(status, [("Content-Type", JSON_CONTENT_TYPE), *(headers or [])], body)
 
 
-class InvocationError(Exception):
-    """Lambda could not run the invocation, or the function raised (Lambda's "Unhandled" error)."""
-
-
-class PayloadTooLarge(InvocationError):
-    """Lambda's `RequestEntityTooLargeException`: the event exceeds the invocation payload limit."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__(
-            f"Request must be smaller than {LAMBDA_MAX_PAYLOAD_BYTES} bytes for the InvokeFunction "
-            f"operation (this one: {size} bytes)"
-        )
-
-
-class LocalFunction:
-    """One warm execution environment of one Lambda function (see the module docstring)."""
-
-    def __init__(
-        self,
-        name: str,
-        handler: Handler,
-        *,
-        timeout_seconds: float,
-        memory_mb: int,
-        lock: threading.Lock | None = None,
-    ) -> None:
-        self.name = name
-        self._handler = handler
-        self._timeout_seconds = timeout_seconds
-        self._memory_mb = memory_mb
-        self._lock = lock or threading.Lock()
-
-    def invoke(self, event: dict[str, Any]) -> Any:
-        """Run the handler on `event` as Lambda would; raises `InvocationError` where Lambda fails."""
-        payload = json.dumps(event)
-        size = len(payload.encode())
-        if size > LAMBDA_MAX_PAYLOAD_BYTES:
-            raise PayloadTooLarge(size)
-        with self._lock:
-            context = LambdaContext(
-                function_name=self.name,
-                memory_limit_in_mb=self._memory_mb,
-                timeout_seconds=self._timeout_seconds,
-                log_group_name=f"/aws/lambda/{self.name}",
-            )
-            started = time.monotonic()
-            try:
-                # Like Lambda, the handler gets the event decoded from its JSON payload.
-                return self._handler(json.loads(payload), context)
-            except Exception as error:
-                _log(f"{self.name}: unhandled {type(error).__name__}\n{traceback.format_exc()}")
-                raise InvocationError(f"{type(error).__name__}: {error}") from error
-            finally:
-                elapsed = time.monotonic() - started
-                if elapsed > self._timeout_seconds:
-                    _log(
-                        f"{self.name}: took {elapsed:.1f} s, beyond its {self._timeout_seconds:g} s "
-                        "timeout: Lambda would have stopped it"
-                    )
-
-
-def load_handler(service: str) -> Handler:
-    """The function's `lambda_handler`, found from the same handler path the CDK app deploys."""
-    module_name, _, attribute = HANDLERS[service].rpartition(".")
-    return cast(Handler, getattr(importlib.import_module(module_name), attribute))
+# The functions -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Functions:
-    submit: LocalFunction
-    status: LocalFunction
-    callback: LocalFunction
+class FunctionSpec:
+    """How a function is deployed, as far as the local stack cares."""
+
+    timeout_seconds: float = 30
+    memory_mb: int = 256
+    preload: tuple[str, ...] = ("boto3",)
+    """Third-party packages its handler imports, imported by its worker while the stack is still
+    starting (none reads the environment on import), so that the handler's own import, once the
+    environment is known, is quick. Only start-up time depends on it; a missing one is skipped."""
 
 
-def build_functions() -> Functions:
-    """The three functions, with the timeouts and memory `infra/` deploys them with (the callback's
-    timeout is the contract's; importing `infra/` here would start the CDK's Node runtime).
+FUNCTION_SPECS: Final[Mapping[str, FunctionSpec]] = {
+    Services.SUBMIT: FunctionSpec(
+        timeout_seconds=28, memory_mb=512, preload=("boto3", "pydantic", "httpx", "deepgram")
+    ),
+    Services.STATUS: FunctionSpec(timeout_seconds=10, memory_mb=256),
+    Services.MANAGE: FunctionSpec(timeout_seconds=10, memory_mb=256),
+    Services.CALLBACK: FunctionSpec(timeout_seconds=CallbackTiming.FUNCTION_TIMEOUT_SECONDS, memory_mb=512),
+    Services.FINISHER: FunctionSpec(timeout_seconds=DeliveryTiming.FINISHER_TIMEOUT_SECONDS, memory_mb=3008),
+}
+"""The timeouts and memory `infra/` deploys the functions with (importing `infra/` here would start
+the CDK's Node runtime); a function not listed gets `DEFAULT_FUNCTION_SPEC`."""
 
-    Submit and callback both emit Powertools metrics, whose state is shared process-wide (see
-    the module docstring): they take turns on one lock. Status emits none and runs alongside.
-    Neither waits for the other, so sharing the lock cannot deadlock: the submit function's call
-    to Deepgram returns as soon as the job is accepted, before any callback is delivered.
+DEFAULT_FUNCTION_SPEC: Final = FunctionSpec()
+
+
+def build_functions(handlers: Mapping[str, str] = HANDLERS) -> Functions:
+    """One `LocalFunction` per entry of `handlers` (service -> handler path), not started yet.
+
+    Every function the CDK app deploys (`contract.HANDLERS`) gets its own worker process, so a new
+    function needs no change here; give it a spec in `FUNCTION_SPECS` if the default does not fit.
     """
-    metrics_lock = threading.Lock()
-    return Functions(
-        submit=LocalFunction(
-            f"{PRODUCT}-{Services.SUBMIT}",
-            load_handler(Services.SUBMIT),
-            timeout_seconds=28,
-            memory_mb=512,
-            lock=metrics_lock,
-        ),
-        status=LocalFunction(
-            f"{PRODUCT}-{Services.STATUS}", load_handler(Services.STATUS), timeout_seconds=10, memory_mb=256
-        ),
-        callback=LocalFunction(
-            f"{PRODUCT}-{Services.CALLBACK}",
-            load_handler(Services.CALLBACK),
-            timeout_seconds=CallbackTiming.FUNCTION_TIMEOUT_SECONDS,
-            memory_mb=512,
-            lock=metrics_lock,
-        ),
-    )
+    functions: dict[str, LocalFunction] = {}
+    for service, handler in handlers.items():
+        spec = FUNCTION_SPECS.get(service, DEFAULT_FUNCTION_SPEC)
+        functions[service] = LocalFunction(
+            f"{PRODUCT}-{service}",
+            handler,
+            timeout_seconds=spec.timeout_seconds,
+            memory_mb=spec.memory_mb,
+            preload=spec.preload,
+        )
+    return Functions(functions)
 
 
 # API Gateway ---------------------------------------------------------------------------------------
@@ -201,9 +155,22 @@ class RestApi:
 
     max_body_bytes = API_GATEWAY_MAX_BODY_BYTES
 
-    def __init__(self, *, submit: LocalFunction, status: LocalFunction, stage: str = DEFAULT_STAGE) -> None:
-        self._submit = submit
-        self._status = status
+    def __init__(
+        self,
+        *,
+        submit: LocalFunction,
+        status: LocalFunction,
+        manage: LocalFunction | None = None,
+        stage: str = DEFAULT_STAGE,
+    ) -> None:
+        """`manage` None: no `DELETE /transcriptions/{id}` nor `POST .../notify` route."""
+        self._routes: dict[tuple[str, str], LocalFunction] = {
+            ("POST", Api.TRANSCRIPTIONS): submit,
+            ("GET", Api.TRANSCRIPTIONS): status,
+            ("GET", Api.TRANSCRIPTION): status,
+        }
+        if manage is not None:
+            self._routes |= {("DELETE", Api.TRANSCRIPTION): manage, ("POST", Api.NOTIFY): manage}
         self.stage = stage
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -243,13 +210,39 @@ class RestApi:
         if not request.path.startswith(prefix + "/"):
             return None
         path = request.path.removeprefix(prefix)
-        collection = Api.TRANSCRIPTIONS
-        if request.method == "POST" and path == collection:
-            return self._submit, collection, path, None
-        segments = path.removeprefix(collection + "/")
-        if request.method == "GET" and path.startswith(collection + "/") and segments and "/" not in segments:
-            return self._status, Api.TRANSCRIPTION, unquote(path), {"id": unquote(segments)}
-        return None
+        matched = _resource_of(path)
+        if matched is None:
+            return None
+        resource, path_parameters = matched
+        function = self._routes.get((request.method, resource))
+        if function is None:
+            return None
+        return function, resource, unquote(path) if path_parameters else path, path_parameters
+
+
+_PATH_PARAMETER = re.compile(r"\\\{(\w+)\\\}")
+
+
+def _resource_pattern(resource: str) -> re.Pattern[str]:
+    """`/transcriptions/{id}` -> a pattern whose group `id` matches one percent-encoded segment."""
+    return re.compile(_PATH_PARAMETER.sub(r"(?P<\1>[^/]+)", re.escape(resource)))
+
+
+_RESOURCES: Final = tuple(
+    (resource, _resource_pattern(resource))
+    for resource in (Api.TRANSCRIPTIONS, Api.TRANSCRIPTION, Api.NOTIFY)
+)
+"""The API's resources (`infra/api.py` defines the same), most specific last."""
+
+
+def _resource_of(path: str) -> tuple[str, dict[str, str] | None] | None:
+    """The resource a path (without the stage) is an instance of, and its path parameters."""
+    for resource, pattern in _RESOURCES:
+        match = pattern.fullmatch(path)
+        if match:
+            parameters = {name: unquote(value) for name, value in match.groupdict().items()}
+            return resource, parameters or None
+    return None
 
 
 def _proxy_response(result: Any) -> HttpResponse | None:
@@ -407,7 +400,7 @@ class LocalHttpServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # a burst of concurrent clients must not be reset by a full backlog
+    request_queue_size = LISTEN_BACKLOG  # a burst of clients connecting at once is queued, not reset
 
     def __init__(
         self,
@@ -422,6 +415,12 @@ class _Server(ThreadingHTTPServer):
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request is not an error of the gateway's; anything else is."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def track(self, connection: socket.socket, *, open_: bool) -> None:
         with self._connections_lock:
@@ -439,16 +438,66 @@ class _Server(ThreadingHTTPServer):
 
 
 class _BodyTooLarge(Exception):
-    """The body exceeds the front door's limit; `drained` if it was read (and dropped) anyway."""
+    """The body exceeds the front door's limit after `received` bytes.
 
-    def __init__(self, *, drained: bool) -> None:
+    `drained`: it was read (and dropped) to its end, so the connection can serve the next request.
+    `rest`: the rest of a chunked body, still to be read (and dropped) once the 413 is sent.
+    """
+
+    def __init__(self, *, received: int, drained: bool, rest: Iterator[bytes] | None = None) -> None:
         super().__init__()
+        self.received = received
         self.drained = drained
+        self.rest = rest
 
 
 _DRAIN_MAX_BYTES = 64 * 1024 * 1024
-"""An oversized body up to this size is read and dropped before the 413, so that the client, which
-is still sending, reads the answer instead of a broken pipe; a larger one closes the connection."""
+"""An oversized body up to this size is read and dropped (a sized one before the 413, a chunked one
+after it), so that the client, which is still sending, reads the answer instead of a broken pipe or
+a reset; past that the connection is closed."""
+
+_DRAIN_TIMEOUT_SECONDS = 10.0
+"""How long a client sending an oversized chunked body may pause before the connection is closed."""
+
+_LINGER_TIMEOUT_SECONDS = 2.0
+"""How long a connection refused for a malformed body waits for its client to stop sending."""
+
+_PIECE_BYTES = 64 * 1024
+"""A chunked body is read this much at a time, so it is refused at most this far past the limit."""
+
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
+_MAX_LINE_BYTES = 8192
+_MAX_TRAILER_LINES = 100
+
+
+def _chunked_pieces(rfile: BinaryIO) -> Iterator[bytes]:
+    """The data of a `Transfer-Encoding: chunked` body, at most `_PIECE_BYTES` at a time.
+
+    Strict framing (RFC 9112, section 7.1): hexadecimal sizes only, each chunk followed by CRLF,
+    trailers read and dropped; anything else raises ValueError, as does a body cut short.
+    """
+    while True:
+        match = _CHUNK_SIZE_LINE.fullmatch(rfile.readline(_MAX_LINE_BYTES))
+        if match is None:
+            raise ValueError("malformed chunk size line")
+        remaining = int(match[1], 16)
+        if remaining == 0:
+            break
+        while remaining > 0:
+            piece = rfile.read(min(remaining, _PIECE_BYTES))
+            if not piece:
+                raise ValueError("body cut short")
+            remaining -= len(piece)
+            yield piece
+        if rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise ValueError("chunk not followed by CRLF")
+    for _ in range(_MAX_TRAILER_LINES):
+        line = rfile.readline(_MAX_LINE_BYTES)
+        if line in (b"\r\n", b"\n"):
+            return
+        if not line.endswith(b"\n"):
+            raise ValueError("malformed trailer")
+    raise ValueError("too many trailers")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -488,10 +537,15 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body(self._local.app.max_body_bytes)
         except _BodyTooLarge as error:
-            self._answer(self._too_large(keep_alive=error.drained), started=started)
+            # Answered as soon as the limit is passed; the rest of a chunked body is dropped after.
+            self._answer(self._too_large(error.received, keep_alive=error.drained), started=started)
+            if error.rest is not None:
+                self._drain(error.rest)
             return
-        except ValueError:
+        except ValueError:  # the body's framing is broken: where it ends is unknown
+            self.close_connection = True
             self._answer(json_response(400, {"message": "Malformed request body"}), started=started)
+            self._linger()
             return
         path, _, query = self.path.partition("?")
         request = HttpRequest(
@@ -503,12 +557,16 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._answer(self._local.app.handle(request), started=started)
 
-    def _too_large(self, *, keep_alive: bool = False) -> HttpResponse:
+    def _too_large(self, received: int | None = None, *, keep_alive: bool = False) -> HttpResponse:
+        """The front door's 413; `received`: the bytes of a chunked body read when it passed the limit."""
         if not keep_alive:
             self.close_connection = True  # the unread body must not be parsed as the next request
-        if isinstance(self._local.app, RestApi):
+        app = self._local.app
+        if isinstance(app, RestApi):
             return _api_gateway_error(413, "Request Too Long", "RequestEntityTooLargeException")
-        return _function_url_error(413, PayloadTooLarge(self._declared_length()).args[0])
+        if received is not None:
+            return _function_url_error(413, str(PayloadTooLarge(app.max_body_bytes, at_least=True)))
+        return _function_url_error(413, str(PayloadTooLarge(self._declared_length())))
 
     def _declared_length(self) -> int:
         try:
@@ -524,7 +582,7 @@ class _Handler(BaseHTTPRequestHandler):
             drained = length <= _DRAIN_MAX_BYTES
             if drained:
                 self._discard(length)
-            raise _BodyTooLarge(drained=drained)
+            raise _BodyTooLarge(received=length, drained=drained)
         return self.rfile.read(length) if length > 0 else b""
 
     def _discard(self, length: int) -> None:
@@ -536,19 +594,38 @@ class _Handler(BaseHTTPRequestHandler):
             remaining -= len(chunk)
 
     def _read_chunked(self, limit: int) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            total += size
-            if total > limit:
-                raise _BodyTooLarge(drained=False)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
+        """The whole body if it fits in `limit`; never holds more than `limit` (plus one piece)."""
+        pieces = _chunked_pieces(cast(BinaryIO, self.rfile))
+        body: list[bytes] = []
+        received = 0
+        for piece in pieces:
+            received += len(piece)
+            if received > limit:
+                body.clear()  # not kept alive by the exception's traceback while the rest is dropped
+                raise _BodyTooLarge(received=received, drained=False, rest=pieces)
+            body.append(piece)
+        return b"".join(body)
+
+    def _drain(self, rest: Iterator[bytes]) -> None:
+        """Read and drop the rest of a refused chunked body (bounded), so that closing the
+        connection afterwards does not reset it under a client still sending."""
+        dropped = 0
+        with contextlib.suppress(OSError, ValueError):  # a client that gives up, or bad framing
+            self.connection.settimeout(_DRAIN_TIMEOUT_SECONDS)
+            for piece in rest:
+                dropped += len(piece)
+                if dropped > _DRAIN_MAX_BYTES:
+                    return
+
+    def _linger(self) -> None:
+        """Half-close, then read and drop what the client still sends (bounded), so that closing
+        the connection does not reset it under a client that has not finished sending."""
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(_LINGER_TIMEOUT_SECONDS)
+            dropped = 0
+            while dropped <= _DRAIN_MAX_BYTES and (data := self.rfile.read1(_PIECE_BYTES)):
+                dropped += len(data)
 
     def _answer(self, response: HttpResponse, *, started: float) -> None:
         # Logged before answering, so the line precedes anything the client does next.
@@ -577,14 +654,22 @@ def _log(line: str) -> None:
 
 __all__ = [
     "API_GATEWAY_MAX_BODY_BYTES",
+    "DEFAULT_FUNCTION_SPEC",
     "DEFAULT_STAGE",
+    "FUNCTION_SPECS",
     "LAMBDA_MAX_PAYLOAD_BYTES",
+    "LISTEN_BACKLOG",
+    "FunctionSpec",
+    "FunctionStartError",
     "FunctionUrl",
     "Functions",
+    "Handler",
     "HttpRequest",
     "HttpResponse",
+    "InvocationError",
     "LocalFunction",
     "LocalHttpServer",
+    "PayloadTooLarge",
     "RestApi",
     "build_functions",
 ]

@@ -1,10 +1,13 @@
 """`make serve`: the whole pipeline on this machine, in the foreground, until Ctrl-C or SIGTERM.
 
 Prints exactly one line on stdout, a JSON object with every endpoint and resource a client needs
-(so a script can read it), then serves. Everything else, the functions' structured logs, one
-line per HTTP request and the Deepgram emulator's log included, goes to stderr.
+(so a script can read it), writes the same object to `.local/endpoints.json` in the repository
+(where the `dgt --local` client finds it; removed again on exit), then serves. Everything else,
+the functions' structured logs, one line per HTTP request and the Deepgram emulator's log
+included, goes to stderr.
 
     python -m local.serve [--callback-port 8080] [--api-port 0] [--callback-method POST]
+                          [--endpoints-file .local/endpoints.json]
 """
 
 from __future__ import annotations
@@ -18,12 +21,20 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
 from functions.core.contract import Env
 from functions.core.settings import CALLBACK_METHODS
 from local.stack import DEFAULT_CALLBACK_PORT, LocalStack
+
+RECONCILE_EVERY_SECONDS = 10.0
+"""How often `make serve` runs the reconciler (EventBridge: every `reconcilePeriodMinutes`); locally
+more often, so that owed notifications go out within seconds."""
+
+ENDPOINTS_FILE = Path(__file__).resolve().parents[1] / ".local" / "endpoints.json"
+"""Where the endpoints are written for clients (`dgt --local`); gitignored."""
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -49,6 +60,13 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="how Deepgram delivers results (default: %(default)s)",
     )
     parser.add_argument("--log-level", default="INFO", help="stderr log level (default: %(default)s)")
+    parser.add_argument(
+        "--endpoints-file",
+        type=Path,
+        default=ENDPOINTS_FILE,
+        help="also write the endpoints here, for `dgt --local`; removed on exit; '' for none "
+        "(default: .local/endpoints.json in the repository)",
+    )
     return parser.parse_args(argv)
 
 
@@ -81,23 +99,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_port=arguments.api_port,
         callback_port=arguments.callback_port,
         function_environment={Env.CALLBACK_METHOD: arguments.callback_method},
+        reconcile_every_seconds=RECONCILE_EVERY_SECONDS,
     )
     try:
         stack.start()
     except OSError as error:
         print(f"cannot start the local stack: {error}", file=sys.stderr)
         return 1
+    written: tuple[Path, str] | None = None
     try:
         endpoints = stack.describe()
+        written = _write_endpoints(arguments.endpoints_file, endpoints)  # before the line: it means ready
         output.write(json.dumps(endpoints) + "\n")
         output.flush()
         print(_banner(endpoints), file=sys.stderr, flush=True)
         stopping.wait()
     finally:
+        if written is not None:
+            _remove_endpoints(*written)
         started = time.monotonic()
         stack.stop()
         logging.getLogger("local.serve").info("stopped in %.1f s", time.monotonic() - started)
     return 0
+
+
+def _write_endpoints(path: Path, endpoints: dict[str, Any]) -> tuple[Path, str] | None:
+    """Write the endpoints to `path` atomically; (path, text) to remove later, None if not written."""
+    if not str(path) or str(path) == ".":
+        return None
+    text = json.dumps(endpoints, indent=2) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        partial.replace(path)
+    except OSError as error:
+        logging.getLogger("local.serve").warning("cannot write the endpoints to %s: %s", path, error)
+        return None
+    return path, text
+
+
+def _remove_endpoints(path: Path, text: str) -> None:
+    """Remove the endpoints file, unless another `make serve` has replaced it since."""
+    try:
+        if path.read_text() == text:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _log_to_stderr(level: str) -> None:
@@ -125,6 +173,9 @@ def _banner(endpoints: dict[str, Any]) -> str:
             f"  AWS (moto)                  {endpoints['aws_endpoint_url']}   region {endpoints['region']}",
             "",
             "Try:",
+            "  .venv/bin/dgt --local submit local/audio/sample.wav --option smart_format=true --wait",
+            "  .venv/bin/dgt --local result <id> --format srt",
+            "or:",
             f"  curl -s -X POST '{api}/transcriptions?smart_format=true' \\",
             "       -H 'Content-Type: audio/wav' --data-binary @local/audio/sample.wav",
             f"  curl -s {api}/transcriptions/<id>",

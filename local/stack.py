@@ -5,16 +5,24 @@
 
 How it maps to AWS (see local/README.md):
 
-    API Gateway REST API  ->  `RestApi` on `api_url` (stage /v1)       -> submit, status handlers
+    API Gateway REST API  ->  `RestApi` on `api_url` (stage /v1)       -> submit, status, manage handlers
     Lambda Function URL   ->  `FunctionUrl` on `callback_url`           -> callback handler
     DynamoDB, S3, SNS, SQS, Secrets Manager  ->  moto's server on `aws_endpoint_url`
     Deepgram              ->  the Deepgram emulator, in a child process, on `deepgram_url`
                               (real offline recognition; see `local.emulator_process`)
+    S3 -> EventBridge     ->  moto's S3 notifies an SQS queue of deliveries/ objects; a thread turns
+                              each into EventBridge's "Object Created" event for the finisher
+                              (`local.deliveries`)
+    EventBridge schedule  ->  a thread invoking the reconciler every `reconcile_every_seconds`
+                              (`make serve`: 10 s); `run_reconciler(at=...)` invokes it on demand,
+                              optionally as of a later (simulated) moment
 
-The handlers are not told about any of this: they read the same environment variables as in
-Lambda, and `AWS_ENDPOINT_URL` points every boto3 client at moto. That makes the process
-environment, the handlers' cached clients and moto's state (module globals) process-wide, so
-only one `LocalStack` may run in a process at a time.
+Each function runs in a worker process of its own (`local.function_process`), as in Lambda. The
+handlers are not told about any of this: their workers start with the same environment variables
+as in Lambda, and `AWS_ENDPOINT_URL` points every boto3 client at moto. This process's own boto3
+clients (the stack's, the tests') reach moto the same way, through the fake credentials and the
+endpoint set in `os.environ` while the stack runs; that, and moto's state (module globals), make
+the stack process-wide, so only one `LocalStack` may run in a process at a time.
 """
 
 from __future__ import annotations
@@ -26,16 +34,15 @@ import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.request import ProxyHandler, Request, build_opener
 
 from moto.server import ThreadedMotoServer
 
-from functions.callback import handler as callback_handler
-from functions.core.contract import CALLBACK_ALLOWED_PORTS
-from functions.status import handler as status_handler
-from functions.submit import handler as submit_handler
+from functions.core.contract import CALLBACK_ALLOWED_PORTS, Services
+from functions.core.settings import DELIVERY_ROLE_ARN
 from local.aws_resources import (
     Resources,
     create_resources,
@@ -44,8 +51,10 @@ from local.aws_resources import (
     receive_notifications,
 )
 from local.deepgram_emulator import DEEPGRAM_MAX_DELIVERY_ATTEMPTS, DEEPGRAM_RETRY_INTERVAL_SECONDS
+from local.deliveries import DeliveryEvents, create_signer_role
 from local.emulator_process import EmulatorProcess
-from local.gateway import DEFAULT_STAGE, FunctionUrl, LocalHttpServer, RestApi, build_functions
+from local.events import scheduled_event
+from local.gateway import DEFAULT_STAGE, Functions, FunctionUrl, LocalHttpServer, RestApi, build_functions
 
 DEEPGRAM_API_KEY = "local-key"
 """The key the submit function reads from Secrets Manager and the emulator accepts."""
@@ -74,8 +83,10 @@ class LocalStack:
     `callback_port` 0 picks a free port; a port Deepgram would refuse is then allowed by the
     emulator (tests use free ports so they never collide with a developer's `make serve`).
     `function_environment` adds or overrides variables of the functions' environment, e.g.
-    `{"CALLBACK_METHOD": "PUT"}`; `retry_interval_seconds` and `max_delivery_attempts` set the
-    emulator's callback retries (Deepgram's: 30 s, 11 attempts).
+    `{"CALLBACK_METHOD": "PUT"}` (each function's worker process gets it when it starts);
+    `retry_interval_seconds` and `max_delivery_attempts` set the emulator's callback retries
+    (Deepgram's: 30 s, 11 attempts). `reconcile_every_seconds` runs the reconciler on a schedule,
+    as EventBridge does in AWS (None: only on demand, `run_reconciler`).
     """
 
     _active: LocalStack | None = None
@@ -91,6 +102,7 @@ class LocalStack:
         function_environment: Mapping[str, str] | None = None,
         retry_interval_seconds: float = DEEPGRAM_RETRY_INTERVAL_SECONDS,
         max_delivery_attempts: int = DEEPGRAM_MAX_DELIVERY_ATTEMPTS,
+        reconcile_every_seconds: float | None = None,
     ) -> None:
         self._host = host
         self._api_port = api_port
@@ -106,8 +118,16 @@ class LocalStack:
         self._api: LocalHttpServer | None = None
         self._callback: LocalHttpServer | None = None
         self._resources: Resources | None = None
+        self._functions: Functions | None = None
+        self._delivery_events: DeliveryEvents | None = None
+        self._reconcile_every_seconds = reconcile_every_seconds
+        self._schedule_stopping = threading.Event()
+        self._schedule: threading.Thread | None = None
+        self.scheduled_reconciler_runs: list[dict[str, Any]] = []
+        """What each scheduled run of the reconciler answered (the latest 100), or its error."""
         self.environment: dict[str, str] = {}
-        """The functions' environment (the union of the three, as `aws_resources` builds it)."""
+        """The functions' environment (the union of theirs, as `aws_resources` builds it, and the
+        overrides); each worker gets it on top of this process's environment, `AWS_ENDPOINT_URL` included."""
 
     # Lifecycle -------------------------------------------------------------------------------------
 
@@ -118,16 +138,18 @@ class LocalStack:
                 raise RuntimeError("a LocalStack is already running in this process; stop it first")
             LocalStack._active = self
         # Undone in reverse on stop: first the front doors and Deepgram, so that no request or
-        # delivery is in flight, then the functions' caches, then AWS, and the environment last.
+        # delivery is in flight, then the functions' processes, then AWS, and the environment last.
         on_stop = self._exit_stack
         on_stop.callback(self._release)
         on_stop.enter_context(_quiet_logger("werkzeug"))  # moto's server would log every AWS call
         on_stop.callback(self._environ.restore)
         on_stop.callback(self._stop_moto)
-        on_stop.callback(_clear_function_caches)
+        on_stop.callback(self._stop_functions)
+        on_stop.callback(self._stop_delivery_events)
         on_stop.callback(self._stop_server, "_callback")
         on_stop.callback(self._stop_emulator)
         on_stop.callback(self._stop_server, "_api")
+        on_stop.callback(self._stop_schedule)
         try:
             self._start()
         except BaseException:
@@ -158,30 +180,42 @@ class LocalStack:
                 "no_proxy": _no_proxy(),
             }
         )
+        # Each function's process starts now and imports its handler once its environment is
+        # known (below), the three in parallel, like Lambda's init phase.
+        self._functions = functions = build_functions()
+        functions.launch()
         # The callback port first: the emulator must know it (Deepgram checks callback ports).
-        functions = build_functions()
         self._callback = LocalHttpServer(
-            "callback", FunctionUrl(functions.callback), host=self._host, port=self._callback_port
+            "callback",
+            FunctionUrl(functions[Services.CALLBACK]),
+            host=self._host,
+            port=self._callback_port,
         )
-        # The emulator's process takes about a second to start: let it boot while moto starts.
+        # moto next: with S3 delivery Deepgram PUTs results to presigned URLs of moto's S3, whose
+        # port the emulator must accept too (real S3 URLs use 443).
+        self._moto = ThreadedMotoServer(ip_address=self._host, port=0, verbose=False)
+        self._moto.start()
+        # The emulator's process takes about a second to start: let it boot while moto resets.
         self._emulator = EmulatorProcess(
             host=self._host,
             api_keys={DEEPGRAM_API_KEY: DEEPGRAM_API_KEY_ID},
             retry_interval_seconds=self._retry_interval_seconds,
             max_delivery_attempts=self._max_delivery_attempts,
-            allowed_callback_ports=_allowed_callback_ports(self._callback.port),
+            allowed_callback_ports=_allowed_callback_ports(
+                self._callback.port, self._moto.get_host_and_port()[1]
+            ),
             log_level=logging.getLevelName(logger.getEffectiveLevel()),
         )
         self._emulator.launch()
 
-        self._moto = ThreadedMotoServer(ip_address=self._host, port=0, verbose=False)
-        self._moto.start()
         self._environ.set({"AWS_ENDPOINT_URL": self.aws_endpoint_url})
         # moto keeps its state in module globals: start from an empty account whatever ran before.
         self._moto_reset()
         self._resources = create_resources(
             deepgram_api_key=DEEPGRAM_API_KEY, signing_key=secrets.token_hex(32), region=REGION
         )
+
+        signer_role_arn = create_signer_role(REGION)
 
         self._emulator.start()
         self.environment = {
@@ -190,27 +224,74 @@ class LocalStack:
                 callback_url=self.callback_url,
                 deepgram_base_url=self._emulator.url,
                 deepgram_api_key_id=DEEPGRAM_API_KEY_ID,
+                values={DELIVERY_ROLE_ARN: signer_role_arn},
             ),
             **self._environment_overrides,
         }
-        self._environ.set(dict(self.environment))
-        # The handlers build settings and clients once per execution environment: make them read
-        # this environment now (and, on stop, forget it and this moto).
-        _clear_function_caches()
+        functions.start({**os.environ, **self.environment})
+        # S3's "Object Created" events for deliveries/, to the finisher as EventBridge would.
+        self._delivery_events = DeliveryEvents(
+            bucket=self._resources.names.results_bucket,
+            finisher=functions[Services.FINISHER],
+            region=REGION,
+            retry_interval_seconds=self._retry_interval_seconds,
+        ).start()
 
         self._callback.start()
         self._api = LocalHttpServer(
             "api",
-            RestApi(submit=functions.submit, status=functions.status, stage=self._stage),
+            RestApi(
+                submit=functions[Services.SUBMIT],
+                status=functions[Services.STATUS],
+                manage=functions[Services.MANAGE],
+                stage=self._stage,
+            ),
             host=self._host,
             port=self._api_port,
         )
         self._api.start()
+        if self._reconcile_every_seconds:
+            self._schedule = threading.Thread(
+                target=self._run_schedule, name="reconciler-schedule", daemon=True
+            )
+            self._schedule.start()
+
+    def _run_schedule(self) -> None:
+        period = float(self._reconcile_every_seconds or 0)
+        while not self._schedule_stopping.wait(period):
+            try:
+                answer = self.run_reconciler()
+            except Exception as error:  # as in AWS, a failed run waits for the next one
+                logger.warning("scheduled reconciler run failed: %s", error)
+                answer = {"error": str(error)}
+            self.scheduled_reconciler_runs = [*self.scheduled_reconciler_runs[-99:], answer]
+
+    def _stop_schedule(self) -> None:
+        self._schedule_stopping.set()
+        if self._schedule is not None:
+            self._schedule.join(timeout=60)
+
+    def run_reconciler(self, at: datetime | None = None) -> dict[str, Any]:
+        """Invoke the reconciler with a scheduled event, as EventBridge does; its answer.
+
+        `at`: the event's time, a later moment than now to reconcile as of it (simulated time: the
+        handler acts as of the event's time when it is later than its clock, by up to a day)."""
+        answer = self.functions[Services.RECONCILER].invoke(scheduled_event(time=at))
+        return dict(answer)
 
     def _stop_server(self, attribute: str) -> None:
         server: LocalHttpServer | None = getattr(self, attribute)
         if server is not None:
             server.stop()
+
+    def _stop_functions(self) -> None:
+        if self._functions is not None:
+            self._functions.stop()
+
+    def _stop_delivery_events(self) -> None:
+        events, self._delivery_events = self._delivery_events, None
+        if events is not None:
+            events.stop()
 
     def _stop_emulator(self) -> None:
         if self._emulator is not None:
@@ -262,6 +343,12 @@ class LocalStack:
         return f"http://{host}:{port}"
 
     @property
+    def functions(self) -> Functions:
+        """The functions by service name (`contract.HANDLERS`), each a `LocalFunction` in its own
+        process: `stack.functions["status"].invoke(event)` invokes one directly, as `aws lambda invoke`."""
+        return _started(self._functions, "functions")
+
+    @property
     def emulator(self) -> EmulatorProcess:
         return _started(self._emulator, "Deepgram emulator")
 
@@ -291,10 +378,17 @@ class LocalStack:
         return receive_notifications(self.resources.queue_url, region=REGION, wait_seconds=wait_seconds)
 
     def reset(self) -> None:
-        """Between tests: clear the emulator's faults and history and drain the notification queue."""
+        """Between tests: clear the emulator's faults and history, let the finisher handle any
+        delivery still on its way, and drain the notification queue."""
         self.emulator.reset()
+        if self._delivery_events is not None:
+            self._delivery_events.settle()
         while self.receive_notifications(wait_seconds=0):
             pass
+
+    def settle_deliveries(self, timeout: float = 60.0) -> bool:
+        """Wait until every S3 delivery so far reached the finisher and was handled."""
+        return self._delivery_events.settle(timeout) if self._delivery_events is not None else True
 
 
 def _started(value: T | None, what: str) -> T:
@@ -303,8 +397,9 @@ def _started(value: T | None, what: str) -> T:
     return value
 
 
-def _allowed_callback_ports(port: int) -> list[int]:
-    """Deepgram's callback ports, plus `port` (with a warning) when it is not one of them."""
+def _allowed_callback_ports(port: int, s3_port: int | None = None) -> list[int]:
+    """Deepgram's callback ports, plus `port` (with a warning) when it is not one of them, and
+    moto's (S3 delivery PUTs to moto's S3, where real presigned URLs use port 443)."""
     allowed = set(CALLBACK_ALLOWED_PORTS)
     if port not in allowed:
         logger.warning(
@@ -313,13 +408,9 @@ def _allowed_callback_ports(port: int) -> list[int]:
             ", ".join(map(str, CALLBACK_ALLOWED_PORTS)),
         )
         allowed.add(port)
+    if s3_port is not None:
+        allowed.add(s3_port)
     return sorted(allowed)
-
-
-def _clear_function_caches() -> None:
-    submit_handler.submitter.cache_clear()
-    callback_handler.callback_service.cache_clear()
-    status_handler.status_service.cache_clear()
 
 
 def _no_proxy() -> str:

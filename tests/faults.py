@@ -23,6 +23,8 @@ class Fault:
     table: str | None  # only calls naming this TableName, when set
     remaining: int | None  # failures left; None: until stopped
     skip: int  # calls to let through first
+    code: str = "InternalServerError"  # the error code of the injected `ClientError`
+    message: str = "injected fault"
     calls: int = 0  # failures injected so far
 
     def stop(self) -> None:
@@ -42,11 +44,28 @@ class AwsFaults:
         self.injected: list[tuple[str, str]] = []
 
     def fail(
-        self, service: str, operation: str, *, times: int | None = 1, after: int = 0, table: str | None = None
+        self,
+        service: str,
+        operation: str,
+        *,
+        times: int | None = 1,
+        after: int = 0,
+        table: str | None = None,
+        code: str = "InternalServerError",
+        message: str = "injected fault",
     ) -> Fault:
         """Make `times` calls of `operation` fail (None: every call until `stop()`), once `after`
-        matching calls have gone through."""
-        fault = Fault(service=service, operation=operation, table=table, remaining=times, skip=after)
+        matching calls have gone through, with a `ClientError` of `code`: a transient error by
+        default, or e.g. `ValidationException` for a refusal no retry cures (a permanent fault)."""
+        fault = Fault(
+            service=service,
+            operation=operation,
+            table=table,
+            remaining=times,
+            skip=after,
+            code=code,
+            message=message,
+        )
         self._faults.append(fault)
         return fault
 
@@ -62,9 +81,7 @@ class AwsFaults:
                 fault.remaining -= 1
             fault.calls += 1
             self.injected.append((service, operation))
-            raise ClientError(
-                {"Error": {"Code": "InternalServerError", "Message": "injected fault"}}, operation
-            )
+            raise ClientError({"Error": {"Code": fault.code, "Message": fault.message}}, operation)
 
 
 @contextmanager

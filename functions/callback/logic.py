@@ -15,30 +15,44 @@ good, and it may deliver the same body more than once. So the rules are:
 
 The lease outlives the function's timeout but expires before Deepgram's next retry (see
 `contract.CallbackTiming`), so a delivery that died holding it cannot block the retry that follows.
+
+Every refusal is raised once, as `Rejection`, and turned into an answer once, in `handle`; a
+dependency fault likewise (`DependencyError`). Each step below therefore reads top to bottom.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import uuid
+import math
+import re
+import sys
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from functions.core import result_storage
-from functions.core.callback_auth import dg_token_problem, is_valid_secret, parse_basic_authorization
+from functions.core.callback_auth import (
+    callback_secret,
+    dg_token_problem,
+    is_valid_secret,
+    parse_basic_authorization,
+)
 from functions.core.contract import CallbackTiming
-from functions.core.jobs import Job, JobStatus, is_valid_job_id, isoformat, parse_isoformat
-from functions.core.notifications import build_notification
+from functions.core.jobs import Job, JobError, JobStatus, is_valid_job_id, isoformat, parse_isoformat
+from functions.core.notifier import Notifier, new_lease
 from functions.core.ports import DependencyError, JobRepository, NotificationPublisher, ResultBlobStore
+from functions.core.result_storage import EncodedResult
 from functions.core.transcript import CallbackOutcome, InvalidCallbackBody, classify, extra_fields, summarize
 
-NOTIFICATION_LEASE = timedelta(seconds=CallbackTiming.NOTIFICATION_LEASE_SECONDS)
+CALLBACK_METHODS = ("POST", "PUT")
+REDACTED = b"redacted"
+MAX_SERIALISED_DEPTH = 5_000
+_LONG_EXPONENT = re.compile(r"[eE][+]?[0-9]{3}")
+MAX_INTEGER_DIGITS = 4000
 
-Outcome = Literal["accepted", "duplicate", "rejected", "retry"]
+Outcome = Literal["accepted", "duplicate", "discarded", "rejected", "retry"]
 
 
 @dataclass(frozen=True)
@@ -70,9 +84,39 @@ class CallbackConfig:
     deepgram_api_key_ids: tuple[str, ...]
 
 
-def _reject(status: int, reason: str, message: str, **context: Any) -> CallbackResult:
-    body = {"error": {"code": reason, "message": message}}
-    return CallbackResult(status_code=status, body=body, outcome="rejected", reason=reason, **context)
+class Rejection(Exception):
+    """The request is refused with a 4xx; nothing was stored."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        job_id: str | None = None,
+        request_id: str | None = None,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.result = CallbackResult(
+            status_code=status,
+            body={"error": {"code": reason, "message": message}},
+            outcome="rejected",
+            reason=reason,
+            detail=detail,
+            job_id=job_id,
+            request_id=request_id,
+            headers=headers or {},
+        )
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    job_id: str
+    payload: dict[str, Any]
+    secret: str  # the job's callback secret: redacted from everything stored or served
+    strict: bool  # the body is strict JSON and can be stored as it came
 
 
 class CallbackService:
@@ -87,74 +131,80 @@ class CallbackService:
     ) -> None:
         self._jobs = jobs
         self._blobs = blobs
-        self._publisher = publisher
+        self._notifier = Notifier(jobs=jobs, publisher=publisher, clock=clock)
         self._config_source = config_source
         self._clock = clock
 
     def handle(self, request: CallbackRequest) -> CallbackResult:
-        if request.method not in ("POST", "PUT"):
-            result = _reject(405, "method_not_allowed", "Deepgram callbacks are POST or PUT")
-            result.headers["Allow"] = "POST, PUT"
-            return result
-        try:
-            return self._handle(request)
-        except DependencyError as error:
-            return CallbackResult(
-                status_code=503,
-                body={"error": {"code": "temporarily_unavailable", "message": "retry later"}},
-                outcome="retry",
-                reason="dependency_unavailable",
-                detail=str(error),
-                headers={"Retry-After": str(CallbackTiming.DEEPGRAM_RETRY_INTERVAL_SECONDS)},
-            )
+        def step() -> CallbackResult:
+            if request.method not in CALLBACK_METHODS:
+                raise Rejection(
+                    405,
+                    "method_not_allowed",
+                    "Deepgram callbacks are POST or PUT",
+                    headers={"Allow": "POST, PUT"},
+                )
+            authenticated = authenticate(self._config_source(), request)
+            return self._accept(authenticated, _classify(authenticated), request.body)
 
-    def _handle(self, request: CallbackRequest) -> CallbackResult:
-        config = self._config_source()
-        authenticated = _authenticate(config, request)
-        if isinstance(authenticated, CallbackResult):
-            return authenticated
-        job_id, payload = authenticated
-        try:
-            outcome = classify(payload)
-        except InvalidCallbackBody as error:
-            return _reject(400, "invalid_body", str(error), job_id=job_id)
-        return self._accept(job_id, outcome, payload, request.body)
+        return _answered(step)
 
-    def _accept(
-        self, job_id: str, outcome: CallbackOutcome, payload: dict[str, Any], body: bytes
-    ) -> CallbackResult:
+    def handle_delivery(self, job_id: str, body: bytes) -> CallbackResult:
+        """A result Deepgram PUT to the job's presigned S3 URL (S3 delivery), read back by the
+        finisher: `job_id` comes from the object's key. Accepted by exactly the callback's rules
+        (`_accept`: correlation, redaction, storage, one conditional finish, one notification);
+        `outcome` "retry" means a dependency failed and the delivery should be handled again."""
+
+        def step() -> CallbackResult:
+            authenticated = authenticate_delivery(self._config_source(), job_id, body)
+            return self._accept(authenticated, _classify(authenticated), body)
+
+        return _answered(step)
+
+    def _accept(self, authenticated: Authenticated, outcome: CallbackOutcome, body: bytes) -> CallbackResult:
+        job_id = authenticated.job_id
         context: dict[str, Any] = {"job_id": job_id, "request_id": outcome.request_id}
         job = self._jobs.get(job_id)
         if job is None:
-            return _reject(404, "unknown_job", "no such job", **context)
-        if _belongs_to_another_request(job, outcome):
-            return _reject(403, "request_mismatch", "request_id does not belong to this job", **context)
-
-        sha256 = hashlib.sha256(body).hexdigest()
+            raise Rejection(404, "unknown_job", "no such job", **context)
+        _check_request(job, outcome, context)
+        stored_body = storable_body(authenticated, body)
+        sha256 = hashlib.sha256(stored_body).hexdigest()
         if not job.awaiting_result:
             return self._already_finished(job, sha256, context)
 
         now = self._clock()
-        encoded = result_storage.encode(job_id, body, sha256)
-        if encoded.stored.s3_key and encoded.object_data is not None:
-            self._blobs.put(
-                encoded.stored.s3_key, encoded.object_data, content_encoding=encoded.stored.content_encoding
-            )
+        encoded = self._store(job_id, stored_body, sha256, allow_inline=True)
         finished = replace(
             job,
             status=JobStatus.COMPLETED if outcome.succeeded else JobStatus.FAILED,
             request_id=job.request_id or outcome.request_id,
             result=encoded.stored,
-            summary=summarize(payload) if outcome.succeeded else None,
-            error=outcome.error,
+            summary=_redacted_summary(summarize(authenticated.payload), authenticated.secret)
+            if outcome.succeeded
+            else None,
+            error=_redacted_error(outcome.error, authenticated.secret),
+            submit_error_ambiguous=False,
             completed_at=isoformat(now),
             updated_at=isoformat(now),
         )
-        lease_token = uuid.uuid4().hex
-        if not self._jobs.finish(finished, lease_token=lease_token, lease_until=now + NOTIFICATION_LEASE):
-            return self._lost_the_race(job_id, encoded.stored.s3_key, outcome, sha256, context)
+        lease_token, lease_until = new_lease(now)
+        degraded = None
+        try:
+            written = self._jobs.finish(finished, lease_token=lease_token, lease_until=lease_until)
+        except DependencyError as refusal:
+            if not refusal.permanent:
+                raise
+            # The table will never take this item as it is: keep the body in S3 and finish the job
+            # with a minimal item, rather than let Deepgram's retries run out on the same refusal.
+            degraded = f"finished with a minimal item after {refusal}"
+            encoded = self._store(job_id, stored_body, sha256, allow_inline=False)
+            finished = replace(finished, result=encoded.stored, summary=None)
+            written = self._jobs.finish(finished, lease_token=lease_token, lease_until=lease_until)
+        if not written.applied:
+            return self._lost_the_race(written.current, encoded.stored.s3_key, outcome, sha256, context)
 
-        self._publish(finished, lease_token)
+        published = self._notifier.publish_under_lease(finished, lease_token)
         started = parse_isoformat(job.submitted_at or job.created_at)
         return CallbackResult(
             status_code=200,
@@ -162,43 +212,58 @@ class CallbackService:
             outcome="accepted",
             seconds_since_submit=(now - started).total_seconds(),
             job_status=finished.status.value,
-            published=True,
+            published=published,
+            detail=degraded,
             **context,
         )
 
+    def _store(self, job_id: str, body: bytes, sha256: str, *, allow_inline: bool) -> EncodedResult:
+        """Encode the body; when it is too big for the item, upload it first (durable before any 2xx)."""
+        encoded = result_storage.encode(job_id, body, sha256, allow_inline=allow_inline)
+        if encoded.stored.s3_key and encoded.object_data is not None:
+            self._blobs.put(
+                encoded.stored.s3_key, encoded.object_data, content_encoding=encoded.stored.content_encoding
+            )
+        return encoded
+
     def _lost_the_race(
-        self, job_id: str, s3_key: str | None, outcome: CallbackOutcome, sha256: str, context: dict[str, Any]
+        self,
+        current: Job | None,
+        s3_key: str | None,
+        outcome: CallbackOutcome,
+        sha256: str,
+        context: dict[str, Any],
     ) -> CallbackResult:
-        """The conditional write failed: the job changed since it was read."""
-        current = self._jobs.get(job_id)
-        if current is None:
-            return _reject(404, "unknown_job", "no such job", **context)
-        if s3_key and (current.result is None or current.result.s3_key != s3_key):
+        """The conditional write failed: `current` is the job as another writer left it."""
+        if s3_key and (current is None or current.result is None or current.result.s3_key != s3_key):
             self._blobs.delete(s3_key)
-        if current.awaiting_result or _belongs_to_another_request(current, outcome):
+        if current is None:
+            raise Rejection(404, "unknown_job", "no such job", **context)
+        _check_request(current, outcome, context)
+        if current.awaiting_result:
             # Still awaiting: the submit function stored a request_id this body does not carry.
-            return _reject(403, "request_mismatch", "request_id does not belong to this job", **context)
+            raise Rejection(403, "request_mismatch", "request_id does not belong to this job", **context)
         return self._already_finished(current, sha256, context)
 
     def _already_finished(self, job: Job, sha256: str, context: dict[str, Any]) -> CallbackResult:
-        """A delivery for a job that already has its result: a duplicate or a conflict."""
+        """A delivery for a job that already has its result: a duplicate or a conflict; or for a
+        deleted job: acknowledged (Deepgram would retry anything else) and discarded."""
+        if job.status is JobStatus.DELETED:
+            return CallbackResult(
+                status_code=200,
+                body={"status": "discarded", "job_id": job.job_id},
+                outcome="discarded",
+                **context,
+            )
         if job.result is None or job.result.sha256 != sha256:
-            return _reject(
+            raise Rejection(
                 409,
                 "already_finished",
                 f"job is already {job.status.value} with another result",
                 detail=f"stored sha256 {job.result.sha256 if job.result else None}, received {sha256}",
                 **context,
             )
-        published = False
-        if job.notified_at is None:
-            now = self._clock()
-            lease_token = uuid.uuid4().hex
-            if self._jobs.claim_notification(
-                job.job_id, lease_token, now=now, until=now + NOTIFICATION_LEASE
-            ):
-                self._publish(job, lease_token)
-                published = True
+        published = self._notifier.publish_if_owed(job)
         return CallbackResult(
             status_code=200,
             body={"status": "duplicate", "job_id": job.job_id},
@@ -207,76 +272,118 @@ class CallbackService:
             **context,
         )
 
-    def _publish(self, job: Job, lease_token: str) -> None:
-        """Publish under the lease; on failure give the lease back so Deepgram's retry can publish."""
-        try:
-            message_id = self._publisher.publish(build_notification(job))
-        except DependencyError:
-            with suppress(DependencyError):  # if this fails too, the lease expires before the retry
-                self._jobs.release_notification(job.job_id, lease_token)
-            raise
-        # Published and stored: answering 5xx if this fails would only make the retry publish twice.
-        with suppress(DependencyError):
-            self._jobs.mark_notified(job.job_id, message_id, self._clock())
+
+def _answered(step: Callable[[], CallbackResult]) -> CallbackResult:
+    """`step`'s result, or the answer to the refusal or failure it raised."""
+    try:
+        return step()
+    except Rejection as rejection:
+        return rejection.result
+    except DependencyError as error:
+        return CallbackResult(
+            status_code=503,
+            body={"error": {"code": "temporarily_unavailable", "message": "retry later"}},
+            outcome="retry",
+            reason="dependency_unavailable",
+            detail=str(error),
+            headers={"Retry-After": str(CallbackTiming.DEEPGRAM_RETRY_INTERVAL_SECONDS)},
+        )
+    except Exception as error:  # a bug: answer, never crash the function (the test suite fuzzes for it)
+        return CallbackResult(
+            status_code=500,
+            body={"error": {"code": "internal_error", "message": "internal error"}},
+            outcome="retry",
+            reason="internal_error",
+            detail=f"{type(error).__name__}: {error}"[:500],
+        )
 
 
-def _belongs_to_another_request(job: Job, outcome: CallbackOutcome) -> bool:
-    """Once the job's request_id is known, a body naming another one is not this job's result.
+def authenticate_delivery(config: CallbackConfig, job_id: str, body: bytes) -> Authenticated:
+    """The job of an S3 delivery, with the parsed body; else a `Rejection`.
 
-    A body naming none (failure callbacks are undocumented) is accepted on its credentials."""
-    return bool(job.request_id and outcome.request_id and outcome.request_id != job.request_id)
+    Proof is the object's key: only the holder of the job's presigned URL (Deepgram, which got it
+    with the job) could write `deliveries/<job id>/...`, and that URL allowed no other key. The
+    body must agree with it: a `callback_secret` in `metadata.extra`, where present, must be this
+    job's, and a `job_id` there must be this one. (A failure body carries no `extra`.)"""
+    if not is_valid_job_id(job_id):
+        raise Rejection(400, "invalid_key", "the delivery's key names no job")
+    parsed = parse_body(body)
+    if parsed is None:
+        raise Rejection(400, "invalid_body", "delivered result is not a JSON object", job_id=job_id)
+    extra = extra_fields(parsed.payload)
+    if "callback_secret" in extra and not _proves_job(
+        config.signing_key, job_id, extra.get("callback_secret")
+    ):
+        raise Rejection(401, "bad_credentials", "callback credentials are not valid", job_id=job_id)
+    if "job_id" in extra and extra.get("job_id") != job_id:
+        raise Rejection(401, "credentials_conflict", "the result names another job", job_id=job_id)
+    return Authenticated(
+        job_id=job_id,
+        payload=parsed.payload,
+        secret=callback_secret(config.signing_key, job_id),
+        strict=parsed.strict,
+    )
 
 
-def _authenticate(
-    config: CallbackConfig, request: CallbackRequest
-) -> tuple[str, dict[str, Any]] | CallbackResult:
-    """The job id the request proves it may write to, with the parsed body; or the rejection.
+def authenticate(config: CallbackConfig, request: CallbackRequest) -> Authenticated:
+    """The job the request proves it may write to, with the parsed body; else a `Rejection`.
 
     Proof is the job's Basic Auth credentials, or its `callback_secret` in `metadata.extra`.
     Credentials that are presented must be valid, and both proofs must name the same job. The
     cheap checks (dg-token, Basic) come before the body is parsed."""
-    basic_job_id = _check_headers(config, request.headers)
-    if isinstance(basic_job_id, CallbackResult):
-        return basic_job_id
-    payload = _parse_json_object(request.body)
-    if payload is None:
-        if basic_job_id is None:
-            return _reject(401, "missing_credentials", "no valid callback credentials")
-        return _reject(400, "invalid_body", "callback body is not a JSON object", job_id=basic_job_id)
-    job_id = _check_extra(config, extra_fields(payload), basic_job_id)
-    if isinstance(job_id, CallbackResult):
-        return job_id
-    return job_id, payload
-
-
-def _check_headers(config: CallbackConfig, headers: Mapping[str, str]) -> str | CallbackResult | None:
-    """The job named by valid Basic credentials (None if there are none), or the rejection."""
     token_problem = dg_token_problem(
-        config.dg_token_mode, config.deepgram_api_key_ids, headers.get("dg-token")
+        config.dg_token_mode, config.deepgram_api_key_ids, request.headers.get("dg-token")
     )
     if token_problem:
-        return _reject(401, token_problem, "dg-token header does not match the configured API key id")
-    if "authorization" not in headers:
-        return None
-    basic = parse_basic_authorization(headers["authorization"])
-    if basic is None or not _proves_job(config.signing_key, basic.username, basic.password):
-        return _reject(401, "bad_credentials", "callback credentials are not valid")
-    return basic.username
+        raise Rejection(401, token_problem, "dg-token header does not match the configured API key id")
 
+    basic_job_id: str | None = None
+    if "authorization" in request.headers:
+        basic = parse_basic_authorization(request.headers["authorization"])
+        if basic is None or not _proves_job(config.signing_key, basic.username, basic.password):
+            raise Rejection(401, "bad_credentials", "callback credentials are not valid")
+        basic_job_id = basic.username
 
-def _check_extra(
-    config: CallbackConfig, extra: dict[str, Any], basic_job_id: str | None
-) -> str | CallbackResult:
-    """The authenticated job id, given what `metadata.extra` proves; or the rejection."""
+    parsed = parse_body(request.body)
+    if parsed is None:
+        if basic_job_id is None:
+            raise Rejection(401, "missing_credentials", "no valid callback credentials")
+        raise Rejection(400, "invalid_body", "callback body is not a JSON object", job_id=basic_job_id)
+    payload = parsed.payload
+
+    extra = extra_fields(payload)
     secret_job_id: str | None = None
     if "callback_secret" in extra:  # a job_id alone proves nothing and is not a credential
         if not _proves_job(config.signing_key, extra.get("job_id"), extra.get("callback_secret")):
-            return _reject(401, "bad_credentials", "callback credentials are not valid")
+            raise Rejection(401, "bad_credentials", "callback credentials are not valid")
         secret_job_id = str(extra["job_id"])
     if basic_job_id and secret_job_id and basic_job_id != secret_job_id:
-        return _reject(401, "credentials_conflict", "credentials name two different jobs")
+        raise Rejection(401, "credentials_conflict", "credentials name two different jobs")
+
     job_id = basic_job_id or secret_job_id
-    return job_id if job_id else _reject(401, "missing_credentials", "no valid callback credentials")
+    if not job_id:
+        raise Rejection(401, "missing_credentials", "no valid callback credentials")
+    return Authenticated(
+        job_id=job_id,
+        payload=payload,
+        secret=callback_secret(config.signing_key, job_id),
+        strict=parsed.strict,
+    )
+
+
+def _classify(authenticated: Authenticated) -> CallbackOutcome:
+    try:
+        return classify(authenticated.payload)
+    except InvalidCallbackBody as error:
+        raise Rejection(400, "invalid_body", str(error), job_id=authenticated.job_id) from None
+
+
+def _check_request(job: Job, outcome: CallbackOutcome, context: dict[str, Any]) -> None:
+    """Once the job's request_id is known, a body naming another one (not even an earlier
+    attempt's) is not this job's result. A body naming none (failure callbacks are undocumented)
+    is accepted on its credentials."""
+    if not job.accepts_request(outcome.request_id):
+        raise Rejection(403, "request_mismatch", "request_id does not belong to this job", **context)
 
 
 def _proves_job(signing_key: str, job_id: Any, secret: Any) -> bool:
@@ -288,9 +395,99 @@ def _proves_job(signing_key: str, job_id: Any, secret: Any) -> bool:
     )
 
 
-def _parse_json_object(body: bytes) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ParsedBody:
+    payload: dict[str, Any]
+    strict: bool  # every number is one strict JSON (RFC 8259) and a float can hold
+
+
+def parse_body(body: bytes) -> ParsedBody | None:
+    """The body as a JSON object (UTF-8), or None if it is not one.
+
+    Accepts what Python's parser accepts beyond RFC 8259 (NaN, Infinity) and numbers no float
+    holds (1e400, integers of thousands of digits), but says so (`strict` False): such a body is
+    stored re-serialised as strict JSON, so that every later reader can read it."""
+    lenient: list[str] = []
+
+    def number(text: str) -> float | None:
+        value = float(text)
+        if math.isfinite(value):
+            return value
+        lenient.append(text)
+        return None  # what strict JSON would hold: nothing
+
+    def integer(digits: str) -> int | float | None:
+        # Python refuses to convert more than 4,300 digits (a guard against slow conversions).
+        return int(digits) if len(digits) <= MAX_INTEGER_DIGITS else number(digits)
+
+    def constant(name: str) -> None:
+        lenient.append(name)
+
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        text = body.decode()
+    except UnicodeDecodeError:
         return None
-    return payload if isinstance(payload, dict) else None
+    try:
+        # Fast path: the C parser alone, watching only for NaN and Infinity. A number it would
+        # read as infinite (1e400) shows as a long exponent, and an integer too long to convert
+        # raises: both take the slow path, which inspects every number.
+        payload = json.loads(text, parse_constant=constant)
+        if _LONG_EXPONENT.search(text):
+            raise ValueError("a number may not fit a float")
+    except ValueError:
+        lenient.clear()
+        try:
+            payload = json.loads(text, parse_int=integer, parse_float=number, parse_constant=constant)
+        except (ValueError, RecursionError):
+            return None
+    except RecursionError:
+        return None
+    return ParsedBody(payload=payload, strict=not lenient) if isinstance(payload, dict) else None
+
+
+def storable_body(authenticated: Authenticated, body: bytes) -> bytes:
+    """What is stored, served and downloaded: strict JSON (RFC 8259) without the job's credentials.
+
+    The body as it came, its secret replaced byte for byte, is the fast path. A lenient body (its
+    non-finite numbers already read as null), or one whose secret is written with escapes that a
+    byte replace cannot see, is re-serialised instead."""
+    secret = authenticated.secret.encode()
+    extra = extra_fields(authenticated.payload)
+    escaped_secret = extra.get("callback_secret") == authenticated.secret and secret not in body
+    if authenticated.strict and not escaped_secret:
+        return body.replace(secret, REDACTED)
+    payload = authenticated.payload
+    if "callback_secret" in extra:
+        payload = {
+            **payload,
+            "metadata": {**payload["metadata"], "extra": {**extra, "callback_secret": "redacted"}},
+        }
+    return strict_json(payload).replace(secret, REDACTED)
+
+
+def strict_json(payload: dict[str, Any]) -> bytes:
+    """`payload` as ASCII JSON (a lone surrogate from an escape stays an escape). A body that was
+    parsed can be written back: the encoder gets the stack depth the parser had."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, MAX_SERIALISED_DEPTH))
+    try:
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _redacted_summary(summary: dict[str, Any], secret: str) -> dict[str, Any]:
+    """The summary without the job's secret in its text (a transcript could quote it)."""
+    return {
+        key: value.replace(secret, "redacted") if isinstance(value, str) else value
+        for key, value in summary.items()
+    }
+
+
+def _redacted_error(error: JobError | None, secret: str) -> JobError | None:
+    """The error without the job's secret (Deepgram may quote the callback URL in its message)."""
+    if error is None:
+        return None
+    return JobError(
+        code=error.code.replace(secret, "redacted"), message=error.message.replace(secret, "redacted")
+    )

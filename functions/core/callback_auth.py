@@ -28,16 +28,20 @@ def callback_secret(signing_key: str, job_id: str) -> str:
 
 
 def is_valid_secret(signing_key: str, job_id: str, presented: str) -> bool:
-    return hmac.compare_digest(callback_secret(signing_key, job_id).encode(), presented.encode())
+    """Constant-time check; any text is compared, even text UTF-8 cannot encode (a lone surrogate
+    from a JSON escape), so no input makes this raise."""
+    expected = callback_secret(signing_key, job_id).encode()
+    return hmac.compare_digest(expected, presented.encode("utf-8", "surrogatepass"))
 
 
 def callback_url_with_credentials(base_url: str, job_id: str, secret: str) -> str:
-    """`base_url` with `job_id:secret@` inserted before the host."""
+    """`base_url` with `job_id:secret@` before the host, replacing any credentials it had.
+
+    The host and port are kept as written (`parts.netloc` less any userinfo), so an IPv6 host
+    keeps its brackets (`http://[::1]:8080/`)."""
     parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    netloc = f"{quote(job_id, safe='')}:{quote(secret, safe='')}@{host}"
-    if parts.port:
-        netloc += f":{parts.port}"
+    host_and_port = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(job_id, safe='')}:{quote(secret, safe='')}@{host_and_port}"
     return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 
 
@@ -55,8 +59,9 @@ def parse_basic_authorization(header: str | None) -> BasicCredentials | None:
     if scheme.lower() != "basic" or not encoded:
         return None
     try:
+        # A non-ASCII header value makes b64decode raise ValueError, not binascii.Error.
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):
         return None
     username, separator, password = decoded.partition(":")
     if not separator:
@@ -75,6 +80,6 @@ def dg_token_problem(mode: str, expected_key_ids: tuple[str, ...], presented: st
         return None
     if not presented:
         return "dg_token_missing" if mode == DgTokenMode.REQUIRED else None
-    token = presented.strip().encode()
+    token = presented.strip().encode("utf-8", "surrogatepass")
     matches = [hmac.compare_digest(token, expected.encode()) for expected in expected_key_ids]
     return None if any(matches) else "dg_token_mismatch"

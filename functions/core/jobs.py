@@ -2,13 +2,19 @@
 
 State machine::
 
-    queued ──(Deepgram accepted, request_id stored)──> processing ──(callback)──> completed | failed
-       │                                                                   ^
-       └──(Deepgram refused at submit)──> failed ──(late callback, only if ──┘
-                                            the refusal was ambiguous: a timeout or 5xx)
+    queued ──(Deepgram accepted, request_id stored)──> processing ──(result)──> completed | failed
+       │                                                  │              ^
+       │                                                  │              └──(late result)──┐
+       ├──(Deepgram refused at submit)──> failed          └──(no result by the deadline:    │
+       │       (ambiguous refusal: a timeout, a 5xx) ──────── reconciler)──> failed ─────────┘
+       │                                                         (or resubmitted once)
+    any state ──(DELETE)──> deleted (a tombstone until the TTL)
 
-A callback may arrive before the submit function has stored the `request_id` (Deepgram can be
-faster than our second DynamoDB write), so `queued` jobs also accept results.
+A result arrives by the callback or, with S3 delivery, as an S3 object; both take the same path.
+A job may get its result before the submit function has stored the `request_id` (Deepgram can be
+faster than our second DynamoDB write), so `queued` jobs also accept results. A job failed for an
+ambiguous reason (an ambiguous refusal, or no result by the deadline) still accepts a late result,
+which completes it. Every final state is notified exactly once (`notified_at`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,25 @@ class JobStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
+    DELETED = "deleted"
+
+
+AWAITING_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
+"""A job in one of these states accepts its result."""
+
+REOPENED_BY_AMBIGUITY = JobStatus.FAILED
+"""A job that failed *ambiguously* (Deepgram may have the job anyway: a submit timeout or 5xx, or
+no result by the deadline) also accepts its result, as long as it has none. The jobs table's
+finishing condition is built from these two rules (`core.adapters.job_item`), so the domain and
+the database cannot disagree."""
+
+
+class Delivery(StrEnum):
+    """How Deepgram hands a result over: POST/PUT to the callback Function URL, or PUT to a
+    presigned S3 URL (results of any size; see `core.adapters.delivery`)."""
+
+    CALLBACK = "callback"
+    S3 = "s3"
 
 
 @dataclass(frozen=True)
@@ -46,9 +71,27 @@ class StoredResult:
     storage: str  # "inline" | "s3"
     size_bytes: int  # size of the body as Deepgram sent it
     sha256: str  # of the body as Deepgram sent it; identifies a repeated delivery
-    content_encoding: str  # "gzip" | "identity": how `inline_data` / the S3 object is encoded
+    content_encoding: str  # "zstd" | "gzip" | "identity": how `inline_data` / the S3 object is encoded
     s3_key: str | None = None
     inline_data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """An earlier Deepgram request of a job that was submitted again (`recoverLostCallbacks`)."""
+
+    request_id: str | None
+    submitted_at: str | None
+    delivery: str
+    outcome: str  # why it was given up, e.g. "callback_not_received"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "submitted_at": self.submitted_at,
+            "delivery": self.delivery,
+            "outcome": self.outcome,
+        }
 
 
 @dataclass(frozen=True)
@@ -69,13 +112,29 @@ class Job:
     result: StoredResult | None = None
     summary: dict[str, Any] | None = None
     notified_at: str | None = None
+    delivery: Delivery = Delivery.CALLBACK
+    result_due_at: int | None = None  # epoch s: past it, the reconciler acts on an awaiting job
+    attempts: tuple[Attempt, ...] = ()
+    audio_key: str | None = None  # uploaded audio kept in S3, so the job can be submitted again
+    deleted_at: str | None = None
 
     @property
     def awaiting_result(self) -> bool:
-        """True while a callback may still complete or fail this job."""
-        if self.status in (JobStatus.QUEUED, JobStatus.PROCESSING):
+        """True while a result may still complete or fail this job (see `AWAITING_STATUSES`)."""
+        if self.status in AWAITING_STATUSES:
             return True
-        return self.status is JobStatus.FAILED and self.submit_error_ambiguous and self.result is None
+        return self.status is REOPENED_BY_AMBIGUITY and self.submit_error_ambiguous and self.result is None
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in AWAITING_STATUSES
+
+    def accepts_request(self, request_id: str | None) -> bool:
+        """Whether a result naming `request_id` may be this job's: any request of this job (the
+        current one or an earlier attempt's); a result naming none is judged on its credentials."""
+        if not request_id or not self.request_id:
+            return True
+        return request_id == self.request_id or any(a.request_id == request_id for a in self.attempts)
 
 
 def new_job_id() -> str:
@@ -107,7 +166,11 @@ def new_job(
     retention_days: int,
     now: datetime,
     job_id: str | None = None,
+    delivery: Delivery = Delivery.CALLBACK,
+    result_due_in: timedelta | None = None,
+    audio_key: str | None = None,
 ) -> Job:
+    """A queued job; `result_due_in`: how long until the reconciler looks for its missing result."""
     timestamp = isoformat(now)
     return Job(
         job_id=job_id or new_job_id(),
@@ -118,6 +181,9 @@ def new_job(
         source=source,
         options=options,
         metadata=metadata,
+        delivery=delivery,
+        result_due_at=int((now + result_due_in).timestamp()) if result_due_in else None,
+        audio_key=audio_key,
     )
 
 
@@ -135,8 +201,13 @@ def public_view(job: Job) -> dict[str, Any]:
         "options": job.options,
         "source": job.source,
     }
+    view["delivery"] = job.delivery.value
+    if job.attempts:
+        view["attempts"] = [attempt.as_dict() for attempt in job.attempts]
     if job.summary is not None:
         view["summary"] = job.summary
     if job.error is not None:
         view["error"] = job.error.as_dict()
+    if job.deleted_at is not None:
+        view["deleted_at"] = job.deleted_at
     return view

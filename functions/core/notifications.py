@@ -24,9 +24,17 @@ class OutgoingNotification:
     attributes: dict[str, str]
 
 
-def build_notification(job: Job) -> OutgoingNotification:
-    completed = job.status is JobStatus.COMPLETED
-    event_type = Notification.EVENT_COMPLETED if completed else Notification.EVENT_FAILED
+EVENT_TYPES = {
+    JobStatus.COMPLETED: Notification.EVENT_COMPLETED,
+    JobStatus.FAILED: Notification.EVENT_FAILED,
+    JobStatus.DELETED: Notification.EVENT_DELETED,
+}
+
+
+def build_notification(job: Job, *, redelivery: bool = False) -> OutgoingNotification:
+    """The notification of a job's final state; `redelivery`: asked for again by a client
+    (`POST /transcriptions/{id}/notify`), for subscribers that missed the first."""
+    event_type = EVENT_TYPES[job.status]
     body: dict[str, Any] = {
         "version": Notification.FORMAT_VERSION,
         "event_type": event_type,
@@ -38,7 +46,12 @@ def build_notification(job: Job) -> OutgoingNotification:
         "submitted_at": job.submitted_at,
         "completed_at": job.completed_at,
         "result_location": Api.TRANSCRIPTION.format(id=job.job_id),
+        "redelivery": redelivery,
     }
+    if job.deleted_at is not None:
+        body["deleted_at"] = job.deleted_at
+    if job.attempts:
+        body["attempts"] = len(job.attempts) + 1
     if job.summary is not None:
         body["summary"] = job.summary
     if job.error is not None:
@@ -49,10 +62,10 @@ def build_notification(job: Job) -> OutgoingNotification:
             "sha256": job.result.sha256,
             "storage": job.result.storage,
         }
-    message = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    message = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     if len(message.encode()) > MAX_MESSAGE_BYTES:
         body.pop("summary", None)
-        message = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        message = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     attributes = {Notification.ATTR_EVENT_TYPE: event_type, Notification.ATTR_STATUS: job.status.value}
     attributes.update({Notification.ATTR_METADATA_PREFIX + key: value for key, value in job.metadata.items()})
     return OutgoingNotification(message=message, attributes=attributes)

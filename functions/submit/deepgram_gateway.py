@@ -5,28 +5,35 @@ Deepgram's 400 is the client's fault (400, Deepgram's message); 401/402/403 are 
 naming the cause, never the key); 429 is passed on with a `Retry-After`; 5xx and timeouts are
 502/504 and *ambiguous*: Deepgram may have accepted the job, so it stays open to a callback.
 
-Retries are bounded (`max_retries`, `timeout` from settings) so that a submission never
-outlives API Gateway's 29 s integration timeout. A retried POST can start a second Deepgram
-job; both carry our job id in `extra`, and only the first result is accepted for the job.
+Retries are bounded (`max_retries`, `timeout` from settings) and, when the call carries the
+request's deadline, fitted to it: each attempt's timeout is at most what remains, and the SDK
+retries only if every attempt and the SDK's longest sleep between them (it honours a
+`Retry-After` of up to `SDK_MAX_RETRY_DELAY_SECONDS`) still fit. With too little time left
+(under `minimum_seconds`) Deepgram is not called (`deadline_exceeded`, not ambiguous). httpx's
+timeout bounds each phase of an attempt (connect, each write, each read), not the attempt as a
+whole. A retried POST can start a second Deepgram job; both carry our job id in `extra`, and only
+the first result is accepted for the job.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 from deepgram import DeepgramClient
+from deepgram.core import http_client as sdk_http
 from deepgram.core.api_error import ApiError
 from deepgram.environment import DeepgramClientEnvironment
 
 from functions.core.contract import DEEPGRAM_API_KEY_PLACEHOLDER
-from functions.core.ports import DependencyError
-from functions.submit.logic import AudioUrl, DeepgramCall, DeepgramFailure
+from functions.core.deadline import Deadline
+from functions.core.ports import AudioUrl, DeepgramCall, DeepgramFailure, DependencyError
+from functions.submit.types import SubmitFailure
 
 # httpx logs every request URL at INFO, and this URL carries the job's callback credentials
 # (in `callback=` and `extra=callback_secret:`). Lambda's JSON logging puts the root logger at
@@ -35,6 +42,9 @@ for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 _logger = logging.getLogger(__name__)
+
+SDK_MAX_RETRY_DELAY_SECONDS: float = sdk_http.MAX_RETRY_DELAY_SECONDS
+"""The longest the SDK sleeps before a retry (it honours a `Retry-After` up to this)."""
 _CALLBACK_SECRET = re.compile(r"callback_secret(:|%3A)[0-9a-fA-F]+")
 _CREDENTIALS_IN_URL = re.compile(r"//[^/@\s]+:[^/@\s]+@")
 
@@ -53,14 +63,13 @@ class DeepgramTranscriber:
         base_url: str,
         timeout_seconds: float,
         max_retries: int,
+        minimum_seconds: float = 1.0,
     ) -> None:
         self._api_key_source = api_key_source
-        self._environment = _environment(base_url)
+        self._base_url = base_url
         self._timeout = timeout_seconds
         self._max_retries = max_retries
-        self._client: DeepgramClient | None = None
-        self._client_key: str | None = None
-        self._lock = threading.Lock()
+        self._minimum = minimum_seconds
 
     def submit(self, call: DeepgramCall) -> str:
         api_key = api_key_from_secret(self._api_key_source())
@@ -70,13 +79,14 @@ class DeepgramTranscriber:
                 code="deepgram_key_not_configured",
                 message="the Deepgram API key secret still holds its placeholder; store your key in it",
             )
-        client = self._client_for(api_key)
+        client = _client(api_key, self._base_url, self._timeout, self._max_retries)
+        timeout, max_retries = self.limits(call.deadline)
         arguments: dict[str, Any] = {
             **call.options,
             "callback": call.callback_url,
             "callback_method": call.callback_method.lower(),
             "extra": call.extra,
-            "request_options": {"timeout": self._timeout, "max_retries": self._max_retries},
+            "request_options": {"timeout": timeout, "max_retries": max_retries},
         }
         try:
             if isinstance(call.audio, AudioUrl):
@@ -123,18 +133,41 @@ class DeepgramTranscriber:
             )
         return str(request_id)
 
-    def _client_for(self, api_key: str) -> DeepgramClient:
-        """One client (one HTTP connection pool) per key; a rotated key gets a new client."""
-        with self._lock:
-            if self._client is None or self._client_key != api_key:
-                self._client = DeepgramClient(
-                    api_key=api_key,
-                    environment=self._environment,
-                    timeout=self._timeout,
-                    max_retries=self._max_retries,
-                )
-                self._client_key = api_key
-            return self._client
+    def limits(self, deadline: Deadline | None) -> tuple[float, int]:
+        """The timeout of each attempt and the SDK retries that fit before `deadline`;
+        `DeepgramFailure` (`deadline_exceeded`) if less than the minimum remains."""
+        if deadline is None:
+            return self._timeout, self._max_retries
+        left = deadline.remaining()
+        if left < self._minimum:
+            refusal = SubmitFailure.deadline_exceeded()
+            raise DeepgramFailure(
+                http_status=refusal.http_status,
+                code=refusal.code,
+                message=refusal.message,
+                retry_after=refusal.retry_after,
+            )
+        timeout = min(self._timeout, left)
+        retries = self._max_retries
+        while retries and (retries + 1) * timeout + retries * SDK_MAX_RETRY_DELAY_SECONDS > left:
+            retries -= 1
+        return timeout, retries
+
+
+def deepgram_client(
+    api_key_secret_value: str, *, base_url: str, timeout_seconds: float, max_retries: int = 0
+) -> DeepgramClient:
+    """The SDK client for the key in `api_key_secret_value` (the secret's value: the key, or JSON
+    with an `api_key` field) and a base URL: the one place a `DeepgramClient` is built. The same
+    arguments give the same client (one HTTP connection pool); a rotated key gets a new one."""
+    return _client(api_key_from_secret(api_key_secret_value), base_url, timeout_seconds, max_retries)
+
+
+@functools.lru_cache(maxsize=8)
+def _client(api_key: str, base_url: str, timeout_seconds: float, max_retries: int) -> DeepgramClient:
+    return DeepgramClient(
+        api_key=api_key, environment=_environment(base_url), timeout=timeout_seconds, max_retries=max_retries
+    )
 
 
 def _environment(base_url: str) -> DeepgramClientEnvironment:

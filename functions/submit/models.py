@@ -25,21 +25,33 @@ from pydantic import (
     model_validator,
 )
 
+from functions.core.contract import SubmitLimits
+
 RESERVED_OPTIONS = frozenset({"callback", "callback_method", "extra"})
-MAX_METADATA_PAIRS = 8  # SNS delivers at most 10 message attributes; 2 are the event type and status
+MAX_METADATA_PAIRS = SubmitLimits.METADATA_PAIRS
+MAX_TERM_CHARACTERS = 256
 
 MAX_OPTIONS_JSON_BYTES = 16 * 1024
 """Options are stored on the job item, whose size must stay far under DynamoDB's 400 KB."""
 
 # No control characters: SNS refuses them in message attributes, and Deepgram in query values.
-ShortText = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=256, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"),
-]
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
+def _text(max_length: int) -> StringConstraints:
+    return StringConstraints(min_length=1, max_length=max_length, strip_whitespace=True, pattern=_PRINTABLE)
+
+
+ShortText = Annotated[str, _text(MAX_TERM_CHARACTERS)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")]
 Terms = ShortText | Annotated[list[ShortText], Field(min_length=1, max_length=100)]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=SubmitLimits.TAG_CHARACTERS)]
+Tags = Annotated[list[Tag], Field(min_length=1, max_length=SubmitLimits.TAGS)]
+MetadataKey = Annotated[
+    str,
+    StringConstraints(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{SubmitLimits.METADATA_KEY_CHARACTERS - 1}}}$"),
+]
+MetadataValue = Annotated[str, _text(SubmitLimits.METADATA_VALUE_CHARACTERS)]
 
 
 def _check_audio_url(value: str) -> str:
@@ -49,7 +61,9 @@ def _check_audio_url(value: str) -> str:
     return value
 
 
-AudioUrlText = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_check_audio_url)]
+AudioUrlText = Annotated[
+    str, StringConstraints(max_length=SubmitLimits.AUDIO_URL_CHARACTERS), AfterValidator(_check_audio_url)
+]
 
 
 class TranscriptionOptions(BaseModel):
@@ -90,7 +104,7 @@ class TranscriptionOptions(BaseModel):
     custom_intent: Terms | None = None
     custom_intent_mode: Literal["extended", "strict"] | None = None
     sentiment: bool | None = None
-    tag: Tag | Annotated[list[Tag], Field(min_length=1, max_length=20)] | None = None
+    tag: Tag | Tags | None = None
     mip_opt_out: bool | None = None
 
     @model_validator(mode="after")
@@ -104,7 +118,11 @@ class TranscriptionOptions(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
-Metadata = Annotated[dict[MetadataKey, ShortText], Field(max_length=MAX_METADATA_PAIRS)]
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=SubmitLimits.METADATA_PAIRS)]
+
+
+DeliveryChoice = Literal["callback", "s3"]
+"""How Deepgram hands the result over: the callback function, or a presigned S3 URL (any size)."""
 
 
 class UrlSubmission(BaseModel):
@@ -115,6 +133,7 @@ class UrlSubmission(BaseModel):
     url: AudioUrlText
     options: TranscriptionOptions = TranscriptionOptions()
     metadata: Metadata = Field(default_factory=dict)
+    delivery: DeliveryChoice | None = None
 
 
 class UploadParameters(BaseModel):
@@ -124,6 +143,7 @@ class UploadParameters(BaseModel):
 
     options: TranscriptionOptions = TranscriptionOptions()
     metadata: Metadata = Field(default_factory=dict)
+    delivery: DeliveryChoice | None = None
 
 
 def describe(error: ValidationError) -> str:

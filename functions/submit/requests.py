@@ -2,10 +2,10 @@
 
 Two forms are accepted:
 
-* `Content-Type: application/json` with `{"url", "options", "metadata"}`;
+* `Content-Type: application/json` with `{"url", "options", "metadata", "delivery"}`;
 * the audio itself (`audio/*`, `video/*` or `application/octet-stream`; API Gateway hands binary
   bodies over base64-encoded) with options in the query string (`?model=nova-3&smart_format=true`,
-  repeat a key for a list) and metadata as `metadata.<key>=<value>`.
+  repeat a key for a list), metadata as `metadata.<key>=<value>` and `delivery=callback|s3`.
 """
 
 from __future__ import annotations
@@ -15,30 +15,23 @@ import binascii
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from functions.submit.logic import AudioUpload, AudioUrl, SubmitRequest
+from functions.core.api_errors import ApiError
+from functions.core.jobs import Delivery
+from functions.core.ports import AudioUpload, AudioUrl
 from functions.submit.models import UploadParameters, UrlSubmission, describe
+from functions.submit.types import ParsedSubmission, SubmitRequest
 
 METADATA_QUERY_PREFIX = "metadata."
+DELIVERY_QUERY_PARAMETER = "delivery"
 AUDIO_CONTENT_TYPES = ("audio/", "video/", "application/octet-stream")
 
 
-class RequestError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class ParsedSubmission:
-    request: SubmitRequest
-    fingerprint: str  # identifies the submission's content, for Idempotency-Key reuse checks
+class RequestError(ApiError):
+    """The request itself is invalid (4xx)."""
 
 
 def parse_submission(
@@ -91,6 +84,7 @@ def _parse_json(raw: bytes) -> ParsedSubmission:
         audio=AudioUrl(url=submission.url),
         options=submission.options.as_query(),
         metadata=dict(submission.metadata),
+        delivery=Delivery(submission.delivery) if submission.delivery else None,
     )
     return ParsedSubmission(request=request, fingerprint=_fingerprint({"url": submission.url}, request))
 
@@ -100,20 +94,24 @@ def _parse_upload(raw: bytes, media_type: str, query: Mapping[str, Sequence[str]
         raise RequestError(400, "empty_audio", "the request body holds no audio")
     options: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
+    delivery: dict[str, Any] = {}
     for name, values in query.items():
         value = values[0] if len(values) == 1 else list(values)
         if name.startswith(METADATA_QUERY_PREFIX):
             metadata[name.removeprefix(METADATA_QUERY_PREFIX)] = value
+        elif name == DELIVERY_QUERY_PARAMETER:
+            delivery[name] = value
         else:
             options[name] = value
     try:
-        parameters = UploadParameters.model_validate({"options": options, "metadata": metadata})
+        parameters = UploadParameters.model_validate({"options": options, "metadata": metadata, **delivery})
     except ValidationError as error:
         raise RequestError(400, "invalid_request", describe(error)) from None
     request = SubmitRequest(
         audio=AudioUpload(data=raw, content_type=media_type),
         options=parameters.options.as_query(),
         metadata=dict(parameters.metadata),
+        delivery=Delivery(parameters.delivery) if parameters.delivery else None,
     )
     audio_digest = hashlib.sha256(raw).hexdigest()
     return ParsedSubmission(
@@ -122,7 +120,10 @@ def _parse_upload(raw: bytes, media_type: str, query: Mapping[str, Sequence[str]
 
 
 def _fingerprint(source: dict[str, str], request: SubmitRequest) -> str:
-    canonical = json.dumps(
-        {"source": source, "options": request.options, "metadata": request.metadata}, sort_keys=True
-    )
+    described: dict[str, Any] = {"source": source, "options": request.options, "metadata": request.metadata}
+    if (
+        request.delivery is not None
+    ):  # only when asked: the fingerprints of earlier requests stay as they were
+        described["delivery"] = request.delivery.value
+    canonical = json.dumps(described, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()

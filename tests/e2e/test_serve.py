@@ -41,7 +41,10 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any
     """`python -m local.serve` on free ports, its JSON line parsed; always terminated afterwards."""
     with (tmp_path / "serve.log").open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local.serve", "--callback-port", "0", "--log-level", "WARNING"],
+            [
+                *(sys.executable, "-m", "local.serve", "--callback-port", "0", "--log-level", "WARNING"),
+                *("--endpoints-file", str(tmp_path / "endpoints.json")),  # not the developer's
+            ],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -60,10 +63,12 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any
 
 
 def test_serve_prints_one_json_line_serves_clients_and_stops_on_sigterm(
-    serve: tuple[subprocess.Popen[str], dict[str, Any]],
+    serve: tuple[subprocess.Popen[str], dict[str, Any]], tmp_path: Path
 ) -> None:
     process, endpoints = serve
     assert set(endpoints) == EXPECTED_KEYS
+    endpoints_file = tmp_path / "endpoints.json"  # the --endpoints-file the fixture gave (same tmp_path)
+    assert json.loads(endpoints_file.read_text()) == endpoints  # for `dgt --local`
     assert endpoints["api_url"].endswith("/v1")
 
     # A client of the API, as with curl.
@@ -106,5 +111,6 @@ def test_serve_prints_one_json_line_serves_clients_and_stops_on_sigterm(
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
+    assert not endpoints_file.exists()
     assert process.stdout is not None
     assert process.stdout.read() == ""  # nothing but the one line ever reached stdout

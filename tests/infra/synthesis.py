@@ -97,6 +97,14 @@ class Assembly:
         return report
 
 
+def synthesize_alone(settings: Settings, outdir: Path) -> dict[str, Any]:
+    """One stack on its own, without cdk-nag or bundling: its template (for tests that change
+    declarations and must not share the session's assembly)."""
+    app = cdk.App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []}, outdir=str(outdir))
+    stack = TranscriptionStack(app, settings.stack_name, settings=settings)
+    return dict(Template.from_stack(stack).to_json())
+
+
 def synthesize(outdir: Path) -> Assembly:
     """Both configurations in one app with cdk-nag, synthesized without bundling into `outdir`."""
     app = cdk.App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []}, outdir=str(outdir))

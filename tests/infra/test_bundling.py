@@ -17,6 +17,7 @@ from infra import bundling
 from infra.bundling import (
     BUNDLE_CACHE_ENV,
     PROVIDED_ELSEWHERE,
+    RUNS_CODE_OF,
     BundlingError,
     check_not_shipped,
     make_deterministic,
@@ -86,6 +87,7 @@ def test_every_asset_holds_only_the_shared_code_and_its_own_package(assets: Asse
             "__init__.py",
             "core",
             package_of(service),
+            *RUNS_CODE_OF.get(package_of(service), ()),
         }
         assert f"functions/{package_of(service)}/handler.py" in files(directory)
         assert "functions/core/contract.py" in files(directory)

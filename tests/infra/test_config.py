@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import functions.core.settings as function_settings
-import infra.config
 from functions.core.contract import DgTokenMode
+from functions.core.settings import (
+    CALLBACK_METHOD,
+    DEEPGRAM_API_KEY_ID,
+    DG_TOKEN_MODE,
+    RESULT_URL_TTL_SECONDS,
+    function_settings,
+)
 from infra.config import (
-    CONTEXT_KEYS,
     LOG_RETENTION_DAYS,
+    README,
     ConfigError,
     Settings,
     Subscription,
-    describe_context_keys,
+    deployable_function_settings,
+    readme_with_current_tables,
 )
 from infra.retention import RETENTION_PERIODS
 from tests.infra.synthesis import FULL_CONTEXT
@@ -30,50 +34,40 @@ def settings(**context: Any) -> Settings:
 
 
 def test_no_context_gives_the_documented_defaults() -> None:
-    assert Settings.from_context({}.get) == Settings()
+    no_context: dict[str, Any] = {}
+    assert Settings.from_context(no_context.get) == Settings()
     assert Settings().stack_name == "DeepgramTranscription"
-    assert Settings().dg_token_mode == DgTokenMode.OFF
+    assert Settings().value(DG_TOKEN_MODE) == DgTokenMode.OFF
+    assert Settings().value(RESULT_URL_TTL_SECONDS) == RESULT_URL_TTL_SECONDS.default
 
 
 def test_command_line_strings_and_cdk_json_values_mean_the_same() -> None:
     from_cli = settings(retentionDays="14", tracing="true", notifyQueue="TRUE", callbackMethod="put")
     from_json = settings(retentionDays=14, tracing=True, notifyQueue=True, callbackMethod="PUT")
     assert from_cli == from_json
-    assert (from_cli.retention_days, from_cli.tracing, from_cli.callback_method) == (14, True, "PUT")
+    assert (from_cli.retention_days, from_cli.tracing, from_cli.value(CALLBACK_METHOD)) == (14, True, "PUT")
     assert from_cli.notify_queue == Subscription()
 
 
 def test_dg_token_mode_defaults_to_if_present_once_an_api_key_id_is_known() -> None:
-    assert settings(deepgramApiKeyId="key-id").dg_token_mode == DgTokenMode.IF_PRESENT
-    assert settings(deepgramApiKeyId="key-id", dgTokenMode="off").dg_token_mode == DgTokenMode.OFF
+    assert settings(deepgramApiKeyId="key-id").value(DG_TOKEN_MODE) == DgTokenMode.IF_PRESENT
+    assert settings(deepgramApiKeyId="key-id", dgTokenMode="off").value(DG_TOKEN_MODE) == DgTokenMode.OFF
 
 
-def test_several_api_key_ids_are_accepted_for_a_key_rotation_and_passed_on_unchanged() -> None:
-    assert settings(deepgramApiKeyId="old-id,new-id").deepgram_api_key_id == "old-id,new-id"
-    assert settings(deepgramApiKeyId=" old-id,new-id ").deepgram_api_key_id == "old-id,new-id"
+@pytest.mark.parametrize("value", ["old-id,new-id", " old-id, new-id ", ["old-id", "new-id"]])
+def test_several_api_key_ids_are_accepted_for_a_key_rotation(value: Any) -> None:
+    assert settings(deepgramApiKeyId=value).value(DEEPGRAM_API_KEY_ID) == ("old-id", "new-id")
 
 
-@pytest.mark.parametrize("value", ["old-id, new-id", "old-id,,new-id", "old-id,", ",new-id", "old id"])
+@pytest.mark.parametrize("value", ["old-id,,new-id", "old-id,", ",new-id", "old id"])
 def test_api_key_ids_must_be_non_empty_and_without_spaces(value: str) -> None:
-    with pytest.raises(ConfigError, match="deepgramApiKeyId: give key identifiers separated by commas"):
+    with pytest.raises(ConfigError, match="deepgramApiKeyId must be identifiers separated by commas"):
         settings(deepgramApiKeyId=value)
 
 
-def test_bounds_shared_with_the_functions_are_defined_once() -> None:
-    shared = {"CALLBACK_METHODS", "DEEPGRAM_REQUEST_BUDGET_SECONDS", "MAX_RESULT_URL_TTL_SECONDS"}
-    module = ast.parse(Path(infra.config.__file__).read_text())
-    assigned = {
-        target.id
-        for statement in module.body
-        if isinstance(statement, ast.Assign | ast.AnnAssign)
-        for target in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])
-        if isinstance(target, ast.Name)
-    }
-    assert not shared & assigned, "import these from functions.core.settings"
-    assert all(getattr(infra.config, name) == getattr(function_settings, name) for name in shared)
-    assert function_settings.MAX_RESULT_URL_TTL_SECONDS == 3600
-    assert settings(resultUrlTtlSeconds="3600").result_url_ttl_seconds == 3600
-    with pytest.raises(ConfigError, match="resultUrlTtlSeconds: must be between 60 and 3600"):
+def test_the_functions_bounds_apply_to_the_context() -> None:
+    assert settings(resultUrlTtlSeconds="3600").value(RESULT_URL_TTL_SECONDS) == 3600
+    with pytest.raises(ConfigError, match="resultUrlTtlSeconds must be between 60 and 3600"):
         settings(resultUrlTtlSeconds="3601")
 
 
@@ -93,20 +87,21 @@ def test_deepgram_secret_by_name_or_complete_arn() -> None:
     ("context", "message"),
     [
         ({"dgTokenMode": "required"}, "needs deepgramApiKeyId"),
-        ({"dgTokenMode": "sometimes"}, "dgTokenMode: must be one of"),
-        ({"callbackMethod": "GET"}, "callbackMethod: must be one of POST, PUT"),
-        ({"deepgramTimeoutSeconds": "20", "deepgramMaxRetries": "1"}, "beyond API Gateway's 29 s"),
-        ({"deepgramMaxRetries": "2"}, "deepgramMaxRetries: must be between 0 and 1"),
-        ({"retentionDays": "forever"}, "retentionDays: expected an integer"),
-        ({"logRetentionDays": "42"}, "logRetentionDays: CloudWatch Logs accepts"),
-        ({"tracing": "yes"}, "tracing: expected true or false"),
+        ({"dgTokenMode": "sometimes"}, "dgTokenMode must be one of"),
+        ({"callbackMethod": "GET"}, "callbackMethod must be one of POST, PUT"),
+        ({"deepgramTimeoutSeconds": "20", "deepgramMaxRetries": "1"}, "outlives API Gateway's 29 s"),
+        ({"deepgramMaxRetries": "2"}, "deepgramMaxRetries must be between 0 and 1"),
+        ({"retentionDays": "forever"}, "retentionDays must be an integer"),
+        ({"logRetentionDays": "42"}, "logRetentionDays must be one of 1, 3, 5"),
+        ({"logLevel": "chatty"}, "logLevel must be one of DEBUG, INFO, WARNING, ERROR"),
+        ({"tracing": "yes"}, "tracing must be true or false"),
         (
             {"deepgramApiKeySecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:key"},
             "complete ARN",
         ),
-        ({"deepgramBaseUrl": "api.deepgram.com"}, "deepgramBaseUrl: must start with"),
-        ({"notifyHttpsUrl": "http://hooks.example.com"}, "notifyHttpsUrl: must start with https://"),
-        ({"notifyEmail": "not-an-address"}, "notifyEmail: not an email address"),
+        ({"deepgramBaseUrl": "api.deepgram.com"}, "deepgramBaseUrl must start with"),
+        ({"notifyHttpsUrl": "http://hooks.example.com"}, "notifyHttpsUrl must start with https://"),
+        ({"notifyEmail": "not-an-address"}, "notifyEmail must be an email address"),
         ({"notifyEmail": "a@example.com", "notifyEmailFilterPolicy": "{"}, "not valid JSON"),
         (
             {"notifyEmail": "a@example.com", "notifyEmailFilterPolicy": '{"status": "failed"}'},
@@ -114,6 +109,7 @@ def test_deepgram_secret_by_name_or_complete_arn() -> None:
         ),
         ({"notifyQueueFilterPolicy": '{"status": ["failed"]}'}, "subscription is not enabled"),
         ({"alarmTopicArn": "ops-alarms"}, "alarmTopicArn"),
+        ({"stackName": 42}, "stackName must be a string"),
         (
             {"powertoolsLayerArn": "arn:aws:lambda:us-east-1:017000801446:layer:Powertools"},
             "powertoolsLayerArn",
@@ -132,7 +128,7 @@ def test_all_problems_are_reported_at_once() -> None:
     assert str(raised.value).count("\n  - ") == 3
 
 
-def test_every_key_read_is_documented_and_every_documented_key_is_read() -> None:
+def test_every_key_read_is_declared_and_every_declared_key_is_read() -> None:
     read: set[str] = set()
 
     def recording(key: str) -> Any:
@@ -140,9 +136,20 @@ def test_every_key_read_is_documented_and_every_documented_key_is_read() -> None
         return FULL_CONTEXT.get(key)
 
     Settings.from_context(recording)
-    assert read == set(CONTEXT_KEYS)
+    declared = [s.context for s in [*Settings.declarations().values(), *deployable_function_settings()]]
+    assert len(declared) == len(set(declared)), "two settings share a context key"
+    assert read == set(declared)
     assert set(FULL_CONTEXT) <= read
-    assert all(f"`{key}`" in describe_context_keys() for key in CONTEXT_KEYS)
+
+
+def test_the_functions_context_keys_are_exactly_those_they_declare() -> None:
+    assert set(Settings().function_values) == {s for s in function_settings() if s.context}
+    assert not any(s.env for s in Settings.declarations().values()), "a function setting belongs in its spec"
+
+
+def test_the_readme_tables_are_generated_from_the_declarations() -> None:
+    readme = README.read_text()
+    assert readme == readme_with_current_tables(readme), "run: python -m infra.config"
 
 
 def test_log_retention_values_match_cloudwatch_logs() -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from cfnlint.api import ManualArgs, lint_file
 
+from benchmarks import harness
 from functions.core.contract import (
     HANDLERS,
     CallbackTiming,
@@ -19,14 +22,29 @@ from functions.core.contract import (
     Metrics,
     Services,
 )
+from functions.core.settings import (
+    FUNCTION_SETTINGS,
+    LOG_LEVELS,
+    Rule,
+    Setting,
+    StatusSettings,
+)
 from infra.bundling import REPO_ROOT
-from infra.functions import ARCHITECTURE, RUNTIME, powertools_version
+from infra.config import ConfigError, Settings, describe_settings
+from infra.functions import APPLICATION_LOG_LEVELS, ARCHITECTURE, RUNTIME, powertools_version
 from infra.secrets import Secrets
-from tests.infra.synthesis import Assembly, Synthesized
+from local.aws_resources import ResourceNames, Resources, function_environment
+from tests.infra.synthesis import Assembly, Synthesized, synthesize_alone
 
 pytestmark = pytest.mark.infra
 
-POWERTOOLS_ENV = {Env.POWERTOOLS_SERVICE_NAME, Env.POWERTOOLS_METRICS_NAMESPACE, Env.LOG_LEVEL}
+PLATFORM_ENV = {
+    Env.POWERTOOLS_SERVICE_NAME,
+    Env.POWERTOOLS_METRICS_NAMESPACE,
+    Env.TRACE_DISABLED,
+    Env.TRACER_CAPTURE_RESPONSE,
+}
+"""Variables every function gets that are no setting of it (Powertools reads them)."""
 
 
 def _target(resource: Any) -> str:
@@ -83,7 +101,8 @@ EXPECTED_PERMISSIONS = {
         "dynamodb:DeleteItem",
     )
     | _grants("SecretsDeepgramApiKey", "secretsmanager:GetSecretValue")
-    | _grants("SecretsCallbackSigningSecret", "secretsmanager:GetSecretValue"),
+    | _grants("SecretsCallbackSigningSecret", "secretsmanager:GetSecretValue")
+    | _grants("DeliverySignerRole", "sts:AssumeRole"),
     Services.CALLBACK: _grants("CallbackHandlerLogs", *LOGS)
     | _grants("StorageJobsTable", "dynamodb:GetItem", "dynamodb:UpdateItem")
     | _grants("StorageResultsBucket/results/*", "s3:PutObject", "s3:DeleteObject")
@@ -92,7 +111,15 @@ EXPECTED_PERMISSIONS = {
     | _grants("SecretsCallbackSigningSecret", "secretsmanager:GetSecretValue"),
     Services.STATUS: _grants("ApiStatusLogs", *LOGS)
     | _grants("StorageJobsTable", "dynamodb:GetItem")
+    | _grants(f"StorageJobsTable/index/{JobsTable.STATUS_INDEX}", "dynamodb:Query")
+    | _grants(f"StorageJobsTable/index/{JobsTable.MONTH_INDEX}", "dynamodb:Query")
     | _grants("StorageResultsBucket/results/*", "s3:GetObject"),
+    Services.MANAGE: _grants("ApiManageLogs", *LOGS)
+    | _grants("StorageJobsTable", "dynamodb:GetItem", "dynamodb:UpdateItem")
+    | _grants("StorageResultsBucket/results/*", "s3:DeleteObject")
+    | _grants("StorageResultsBucket/audio/*", "s3:DeleteObject")
+    | _grants("NotificationsTopic", "sns:Publish")
+    | _grants("NotificationsKey", "kms:GenerateDataKey", "kms:Decrypt"),
 }
 
 
@@ -182,7 +209,8 @@ def test_results_bucket_is_private_encrypted_and_expires_with_the_jobs(each: Syn
     }
     (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    rules = properties["LifecycleConfiguration"]["Rules"]
+    [rule] = [rule for rule in rules if "Prefix" not in rule]  # the deliveries/ rule: test_delivery.py
     assert rule["ExpirationInDays"] == each.settings.retention_days
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
 
@@ -325,36 +353,24 @@ def test_the_deepgram_secret_reference_is_not_called_a_key_id(full: Synthesized)
     assert not hasattr(secrets, "deepgram_api_key_id")
 
 
-def test_functions_get_exactly_the_environment_their_settings_read(
-    default: Synthesized, full: Synthesized
-) -> None:
-    required = {
-        Services.SUBMIT: {
-            Env.JOBS_TABLE,
-            Env.IDEMPOTENCY_TABLE,
-            Env.DEEPGRAM_API_KEY_SECRET,
-            Env.CALLBACK_SIGNING_SECRET,
-            Env.CALLBACK_URL,
-            Env.CALLBACK_METHOD,
-            Env.RETENTION_DAYS,
-            Env.DEEPGRAM_TIMEOUT_SECONDS,
-            Env.DEEPGRAM_MAX_RETRIES,
-        },
-        Services.CALLBACK: {
-            Env.JOBS_TABLE,
-            Env.RESULTS_BUCKET,
-            Env.TOPIC_ARN,
-            Env.CALLBACK_SIGNING_SECRET,
-            Env.DG_TOKEN_MODE,
-        },
-        Services.STATUS: {Env.JOBS_TABLE, Env.RESULTS_BUCKET, Env.RESULT_URL_TTL_SECONDS},
+def _as_deployed(variables: dict[str, Any]) -> dict[str, str]:
+    """The environment as the function will see it: CDK tokens (Ref, GetAtt) become plain values."""
+    return {
+        name: value if isinstance(value, str) else "https://resolved.example.com/"
+        for name, value in variables.items()
     }
-    optional = {Services.SUBMIT: {Env.DEEPGRAM_BASE_URL}, Services.CALLBACK: {Env.DEEPGRAM_API_KEY_ID}}
-    for service, properties in functions(default).items():
-        assert set(properties["Environment"]["Variables"]) == required[service] | POWERTOOLS_ENV
-    for service, properties in functions(full).items():
-        expected = required[service] | optional.get(service, set()) | POWERTOOLS_ENV
-        assert set(properties["Environment"]["Variables"]) == expected
+
+
+def test_each_function_gets_the_environment_its_settings_spec_reads(each: Synthesized) -> None:
+    for service, properties in functions(each).items():
+        spec = FUNCTION_SETTINGS[service]
+        variables = properties["Environment"]["Variables"]
+        declared = {setting.env for setting in spec.declarations().values()}
+        assert set(variables) <= declared | PLATFORM_ENV, service
+        settings = spec.from_environ(_as_deployed(variables))  # every problem would raise here
+        for attribute, setting in spec.declarations().items():
+            if setting.context:
+                assert getattr(settings, attribute) == each.settings.value(setting), (service, attribute)
 
 
 def test_environment_values_follow_the_settings(default: Synthesized, full: Synthesized) -> None:
@@ -395,6 +411,20 @@ def test_callback_timeout_fits_inside_the_notification_lease_and_deepgrams_retry
         < CallbackTiming.NOTIFICATION_LEASE_SECONDS
         < CallbackTiming.DEEPGRAM_RETRY_INTERVAL_SECONDS
     )
+
+
+def test_log_level_sets_lambdas_application_log_level_on_every_function(
+    default: Synthesized, full: Synthesized
+) -> None:
+    """With JSON logs, Lambda's level (AWS_LAMBDA_LOG_LEVEL) wins over POWERTOOLS_LOG_LEVEL."""
+    assert set(APPLICATION_LOG_LEVELS) == set(LOG_LEVELS)
+    assert full.settings.log_level == "DEBUG"  # -c logLevel=debug
+    for synth, level in ((default, "INFO"), (full, "DEBUG")):
+        assert len(functions(synth)) == len(HANDLERS)
+        for properties in functions(synth).values():
+            assert properties["LoggingConfig"]["ApplicationLogLevel"] == level
+            assert properties["LoggingConfig"]["SystemLogLevel"] == level
+            assert properties["Environment"]["Variables"][Env.LOG_LEVEL] == level
 
 
 def test_functions_log_json_to_their_own_log_group(each: Synthesized) -> None:
@@ -462,7 +492,7 @@ def test_only_the_callback_function_has_a_public_function_url(each: Synthesized)
 
 def test_every_api_method_requires_iam_authorization(each: Synthesized) -> None:
     methods = each.of_type("AWS::ApiGateway::Method")
-    assert {m["Properties"]["HttpMethod"] for m in methods.values()} == {"POST", "GET"}
+    assert {m["Properties"]["HttpMethod"] for m in methods.values()} == {"POST", "GET", "DELETE"}
     for method in methods.values():
         assert method["Properties"]["AuthorizationType"] == "AWS_IAM"
         assert method["Properties"]["Integration"]["Type"] == "AWS_PROXY"
@@ -472,16 +502,18 @@ def test_api_requests_are_validated(each: Synthesized) -> None:
     validators = {
         name: r["Properties"] for name, r in each.of_type("AWS::ApiGateway::RequestValidator").items()
     }
-    methods = {
-        m["Properties"]["HttpMethod"]: m["Properties"]
-        for m in each.of_type("AWS::ApiGateway::Method").values()
-    }
-    post = validators[methods["POST"]["RequestValidatorId"]["Ref"]]
+    methods = [m["Properties"] for m in each.of_type("AWS::ApiGateway::Method").values()]
+    # POST /transcriptions and GET /transcriptions/{id}; the other routes: tests/infra/test_api_routes.py.
+    submit = next(m for m in methods if m["HttpMethod"] == "POST" and "RequestModels" in m)
+    read = next(
+        m for m in methods if m["HttpMethod"] == "GET" and "method.request.path.id" in m["RequestParameters"]
+    )
+    post = validators[submit["RequestValidatorId"]["Ref"]]
     assert post["ValidateRequestBody"] is True
-    assert "application/json" in methods["POST"]["RequestModels"]
-    get = validators[methods["GET"]["RequestValidatorId"]["Ref"]]
+    assert "application/json" in submit["RequestModels"]
+    get = validators[read["RequestValidatorId"]["Ref"]]
     assert get["ValidateRequestParameters"] is True
-    assert methods["GET"]["RequestParameters"] == {"method.request.path.id": True}
+    assert read["RequestParameters"] == {"method.request.path.id": True}
 
 
 def test_api_stage_throttles_logs_and_accepts_audio(each: Synthesized) -> None:
@@ -538,6 +570,8 @@ def test_alarms_watch_what_loses_transcripts(default: Synthesized, full: Synthes
         "CallbacksRejected",
         "Submit5xx",
         "JobsFailed",
+        "CallbackNotReceived",  # the reconciler's metrics (tests/infra/test_monitoring.py)
+        "OldestAwaitingJobAge",
     }
     assert alarm_names(default) == watched
     assert alarm_names(full) == watched | {"NotificationsDlq"}
@@ -584,6 +618,7 @@ def test_outputs_tell_the_user_where_everything_is(default: Synthesized, full: S
         "IdempotencyTableName",
         "ResultsBucketName",
         "DeepgramApiKeySecret",
+        "DashboardUrl",
     }
     assert set(default.template.to_json()["Outputs"]) == expected
     assert set(full.template.to_json()["Outputs"]) == expected | {
@@ -599,3 +634,80 @@ def test_the_region_gets_an_api_gateway_logging_role_unless_it_has_one(
     role = default.resources[account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]]
     assert role["DeletionPolicy"] == "Retain"
     assert full.of_type("AWS::ApiGateway::Account") == {}
+
+
+# --- one source of truth --------------------------------------------------------------------
+
+GREETING = Setting(
+    env="GREETING_TEXT",
+    context="greetingText",
+    default="hello",
+    choices=("hello", "bonjour", "salut"),
+    doc="How the status function would greet (a setting that exists only in this test).",
+)
+GREETING_IS_POLITE = Rule((GREETING,), lambda greeting: greeting != "salut", "{0} must not be {values[0]}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GreetingStatusSettings(StatusSettings):
+    RULES: ClassVar[tuple[Rule, ...]] = (*StatusSettings.RULES, GREETING_IS_POLITE)
+
+    greeting: str = GREETING.field()
+
+
+def test_a_setting_declared_once_reaches_every_environment_and_the_readme(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No setting is written twice: one new field in one spec, and nothing else edited."""
+    monkeypatch.setitem(FUNCTION_SETTINGS, Services.STATUS, GreetingStatusSettings)
+
+    # The CDK context: parsed, bounded and checked by the rule, from the declaration.
+    with pytest.raises(ConfigError, match="greetingText must be one of hello, bonjour, salut"):
+        Settings.from_context({"greetingText": "hi"}.get)
+    with pytest.raises(ConfigError, match="greetingText must not be salut"):
+        Settings.from_context({"greetingText": "salut"}.get)
+    settings = Settings.from_context({"greetingText": "Bonjour"}.get)
+
+    # The deployed function's environment, and only that function's.
+    template = synthesize_alone(settings, tmp_path)
+    environments = {
+        r["Properties"]["Environment"]["Variables"][Env.POWERTOOLS_SERVICE_NAME]: r["Properties"][
+            "Environment"
+        ]["Variables"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    }
+    assert environments[Services.STATUS]["GREETING_TEXT"] == "bonjour"
+    assert not any("GREETING_TEXT" in environments[s] for s in (Services.SUBMIT, Services.CALLBACK))
+    status = GreetingStatusSettings.from_environ(_as_deployed(environments[Services.STATUS]))
+    assert status.greeting == "bonjour"
+
+    # The local stack's and the benchmarks' environments (the default: nobody chose a value).
+    resources = Resources(
+        names=ResourceNames(),
+        region="us-east-1",
+        topic_arn="arn:aws:sns:us-east-1:123456789012:topic",
+        queue_url="http://127.0.0.1:1/queue",
+        deepgram_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:deepgram",
+        signing_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:signing",
+    )
+    local = function_environment(
+        resources, callback_url="https://callback.example.com/", deepgram_base_url="http://127.0.0.1:9"
+    )
+    assert local["GREETING_TEXT"] == "hello"
+    assert harness.function_environment()["GREETING_TEXT"] == "hello"
+
+    # The README's tables.
+    (row,) = [line for line in describe_settings().splitlines() if "`greetingText`" in line]
+    assert "`GREETING_TEXT`" in row
+    assert "| status |" in row
+    assert GREETING.doc in row
+
+
+def test_powertools_tracer_is_on_exactly_when_tracing_is(each: Synthesized) -> None:
+    """The functions create Powertools' Tracer (and import the X-Ray SDK) only when told to."""
+    for function in each.of_type("AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables[Env.TRACE_DISABLED] == ("false" if each.settings.tracing else "true")
+        assert variables[Env.TRACER_CAPTURE_RESPONSE] == "false"
+        assert ("TracingConfig" in function["Properties"]) is each.settings.tracing

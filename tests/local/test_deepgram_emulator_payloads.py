@@ -9,7 +9,7 @@ import struct
 import wave
 from array import array
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import pytest
 from deepgram.types.listen_v1response import ListenV1Response
@@ -30,7 +30,18 @@ from local.deepgram_emulator.payloads import (
 from local.deepgram_emulator.recognizer import AudioDecodeError, Recognizer, decode_wav, resample
 
 SAMPLE = (Path(__file__).resolve().parents[2] / "local" / "audio" / "sample.wav").read_bytes()
-FULL = {"diarize": True, "utterances": True, "paragraphs": True}
+
+
+class Features(TypedDict, total=False):
+    """The optional sections `generate_response` adds (its keyword arguments of the same names)."""
+
+    diarize: bool
+    utterances: bool
+    paragraphs: bool
+
+
+WORDS_ONLY: Features = {}
+FULL: Features = {"diarize": True, "utterances": True, "paragraphs": True}
 
 
 def alternative(body: dict[str, Any]) -> dict[str, Any]:
@@ -76,8 +87,8 @@ def wav_bytes(samples: list[int], *, rate: int, channels: int, width: int) -> by
 
 
 @pytest.mark.parametrize("target", [1_000, 100_000, 1_000_000, 5_000_000])
-@pytest.mark.parametrize("features", [{}, FULL], ids=["words", "full"])
-def test_generate_response_hits_a_target_size(target: int, features: dict[str, bool]) -> None:
+@pytest.mark.parametrize("features", [WORDS_ONLY, FULL], ids=["words", "full"])
+def test_generate_response_hits_a_target_size(target: int, features: Features) -> None:
     body = generate_response(target_bytes=target, seed=7, **features)
 
     size = len(compact_json(body))
@@ -90,9 +101,9 @@ def test_generate_response_hits_a_target_size(target: int, features: dict[str, b
 
 
 @pytest.mark.parametrize(
-    ("features", "low", "high"), [({}, 13_000, 19_000), (FULL, 40_000, 56_000)], ids=["words", "full"]
+    ("features", "low", "high"), [(WORDS_ONLY, 13_000, 19_000), (FULL, 40_000, 56_000)], ids=["words", "full"]
 )
-def test_sizes_per_audio_minute_match_real_responses(features: dict[str, bool], low: int, high: int) -> None:
+def test_sizes_per_audio_minute_match_real_responses(features: Features, low: int, high: int) -> None:
     # REFERENCE.md: about 16 KB of JSON per minute with words only, 48 KB with diarize + utterances
     # + paragraphs. Ten minutes average out the sentence bank's randomness.
     body = generate_response(600, seed=3, **features)

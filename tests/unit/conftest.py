@@ -7,14 +7,18 @@ import base64
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext as PowertoolsContext
 from botocore.loaders import Loader
 
 from functions.callback import handler as callback_handler
+from functions.core.adapters.dynamodb import DynamoJobRepository
+from functions.core.adapters.job_item import to_job
 from functions.core.callback_auth import callback_secret
+from functions.core.jobs import Job
 from functions.status import handler as status_handler
 from functions.submit import handler as submit_handler
 from local.deepgram_emulator.payloads import compact_json, generate_response
@@ -40,6 +44,11 @@ class HttpAnswer:
         assert isinstance(error["code"], str)
         assert isinstance(error["message"], str)
         return dict(error)
+
+
+def lambda_context(function_name: str) -> PowertoolsContext:
+    """The runtime's context object (`local.events.LambdaContext` has what Powertools reads)."""
+    return cast(PowertoolsContext, LambdaContext(function_name=function_name))
 
 
 def _answer(response: dict[str, Any]) -> HttpAnswer:
@@ -124,7 +133,7 @@ def submit(
         body=body,
         user_arn=user_arn,
     )
-    return _answer(submit_handler.lambda_handler(event, LambdaContext(function_name="submit")))
+    return _answer(submit_handler.lambda_handler(event, lambda_context("submit")))
 
 
 def submit_json(document: Any, **kwargs: Any) -> HttpAnswer:
@@ -138,7 +147,7 @@ def get_status(job_id: str) -> HttpAnswer:
         resource="/transcriptions/{id}",
         path_parameters={"id": job_id},
     )
-    return _answer(status_handler.lambda_handler(event, LambdaContext(function_name="status")))
+    return _answer(status_handler.lambda_handler(event, lambda_context("status")))
 
 
 def deliver_callback(job_id: str, payload: dict[str, Any]) -> HttpAnswer:
@@ -150,7 +159,7 @@ def deliver_callback(job_id: str, payload: dict[str, Any]) -> HttpAnswer:
         headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"},
         body=compact_json(payload),
     )
-    response = callback_handler.lambda_handler(event, LambdaContext(function_name="callback"))
+    response = callback_handler.lambda_handler(event, lambda_context("callback"))
     return _answer(response)
 
 
@@ -162,13 +171,23 @@ def transcript_for(job_id: str, request_id: str, **kwargs: Any) -> dict[str, Any
     return generate_response(request_id=request_id, extra=extra, **kwargs)
 
 
-def scan_jobs(stack: Stack) -> list[dict[str, Any]]:
-    client = boto3.client("dynamodb")
-    return list(client.scan(TableName=stack.resources.names.jobs_table)["Items"])
+def job_repository(stack: Stack) -> DynamoJobRepository:
+    """The jobs table as the functions see it (moto's DynamoDB under `mock_aws`)."""
+    return DynamoJobRepository(boto3.client("dynamodb"), stack.resources.names.jobs_table)
 
 
-def get_job_item(stack: Stack, job_id: str) -> dict[str, Any]:
-    client = boto3.client("dynamodb")
-    item = client.get_item(TableName=stack.resources.names.jobs_table, Key={"job_id": {"S": job_id}})
-    assert "Item" in item, f"job {job_id} not stored"
-    return dict(item["Item"])
+def stored_job(stack: Stack, job_id: str) -> Job:
+    """The job as stored, read through the repository."""
+    job = job_repository(stack).get(job_id)
+    assert job is not None, f"job {job_id} not stored"
+    return job
+
+
+def list_jobs(stack: Stack) -> list[Job]:
+    """Every job in the table, decoded as the repository decodes one (the port has no listing)."""
+    pages = (
+        boto3.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=stack.resources.names.jobs_table, ConsistentRead=True)
+    )
+    return [to_job(item) for page in pages for item in page["Items"]]

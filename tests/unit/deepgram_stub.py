@@ -32,6 +32,12 @@ class RecordedRequest:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    @property
+    def request_id(self) -> str:
+        """The request id the stub answered with."""
+        assert isinstance(self.answer, dict), self.answer
+        return str(self.answer["request_id"])
+
 
 @dataclass
 class Reply:
@@ -49,14 +55,13 @@ class DeepgramStub:
         self._released = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._server.block_on_close = False  # type: ignore[attr-defined]
+        self._server.block_on_close = False
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
         self._closed = False
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def respond(
         self,

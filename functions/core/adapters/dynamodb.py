@@ -1,192 +1,352 @@
-"""The jobs table: one item per job. Every state change is a conditional write, which is what
-makes the callback exactly-once under Deepgram's retries and concurrent duplicate deliveries."""
+"""The jobs table. Every state change is a conditional write, which is what makes results and
+notifications exactly-once under Deepgram's retries, concurrent duplicate deliveries, the
+reconciler and deletions racing each other. The item layout and the conditions' rules come from
+`job_item`."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.core.adapters.aws import dependency, error_code
+from functions.core.adapters import job_item as item
+from functions.core.adapters.aws import dependency, dependency_error, error_code
 from functions.core.contract import JobsTable
-from functions.core.jobs import Job, JobError, JobStatus, StoredResult, isoformat
-from functions.core.ports import DependencyError
+from functions.core.jobs import Attempt, Delivery, Job, JobError, JobStatus, isoformat
+from functions.core.ports import FinishResult, InvalidCursor, JobPage
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-_AWAITING_RESULT = (
-    "(#status IN (:queued, :processing)"
-    " OR (#status = :failed AND submit_error_ambiguous = :true AND attribute_not_exists(#result)))"
-)
 _PLACEHOLDER = re.compile(r"[:#][A-Za-z0-9_]+")
+
+
+class _ConditionFailed(Exception):
+    def __init__(self, old_item: dict[str, Any] | None) -> None:
+        super().__init__("condition not met")
+        self.old_item = old_item
 
 
 class DynamoJobRepository:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
-        self._key_name = JobsTable.PARTITION_KEY
 
     def create(self, job: Job) -> None:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_serialize(_job_to_item(job)),
-                ConditionExpression="attribute_not_exists(#key)",
-                ExpressionAttributeNames={"#key": self._key_name},
+                Item=item.new_job_item(job),
+                ConditionExpression=f"attribute_not_exists(#{item.KEY})",
+                ExpressionAttributeNames={f"#{item.KEY}": item.KEY},
             )
         except ClientError as failure:
             # Job ids are random: an existing item is this very write, applied by a client retry
             # whose first answer was lost.
             if error_code(failure) != "ConditionalCheckFailedException":
-                raise DependencyError(f"DynamoDB: {error_code(failure)}") from failure
+                raise dependency_error("DynamoDB", failure) from failure
         except BotoCoreError as failure:
-            raise DependencyError(f"DynamoDB: {type(failure).__name__}") from failure
+            raise dependency_error("DynamoDB", failure) from failure
 
     def get(self, job_id: str) -> Job | None:
         with dependency("DynamoDB"):
-            response = self._client.get_item(
-                TableName=self._table, Key=self._key(job_id), ConsistentRead=True
-            )
-        item = response.get("Item")
-        return _item_to_job(_deserialize(item)) if item else None
+            response = self._client.get_item(TableName=self._table, Key=item.key(job_id), ConsistentRead=True)
+        found = response.get("Item")
+        return item.to_job(found) if found else None
 
-    def record_submission(self, job_id: str, request_id: str, at: datetime) -> None:
+    def record_submission(
+        self, job_id: str, request_id: str, at: datetime, *, result_due_at: datetime | None = None
+    ) -> None:
         stamp = isoformat(at)
-        moved = self._update(
-            job_id,
-            "SET request_id = :request_id, submitted_at = :at, updated_at = :at, #status = :processing",
-            "#status = :queued",
-            {":request_id": request_id, ":at": stamp, ":processing": "processing", ":queued": "queued"},
-            names={"#status": "status"},
-        )
+        sets = [
+            f"{item.REQUEST_ID} = :request_id",
+            f"{item.SUBMITTED_AT} = :at",
+            f"{item.UPDATED_AT} = :at",
+            f"#{item.STATUS} = :processing",
+        ]
+        values: dict[str, Any] = {
+            ":request_id": request_id,
+            ":at": stamp,
+            ":processing": JobStatus.PROCESSING.value,
+            ":queued": JobStatus.QUEUED.value,
+        }
+        if result_due_at is not None:
+            sets += [f"#{item.ATTENTION} = :attention", f"{item.DUE_AT} = :due"]
+            values |= {
+                ":attention": item.attention(item.AWAITING, job_id),
+                ":due": int(result_due_at.timestamp()),
+            }
+        moved = self._update(job_id, "SET " + ", ".join(sets), f"#{item.STATUS} = :queued", values)
         if not moved:
-            # An early callback already finished the job; record when Deepgram accepted it.
+            # An early result already finished the job; record when Deepgram accepted it.
             self._update(
                 job_id,
-                "SET request_id = if_not_exists(request_id, :request_id), submitted_at = :at",
-                "attribute_exists(#key)",
+                f"SET {item.REQUEST_ID} = if_not_exists({item.REQUEST_ID}, :request_id),"
+                f" {item.SUBMITTED_AT} = :at",
+                f"attribute_exists(#{item.KEY})",
                 {":request_id": request_id, ":at": stamp},
-                names={"#key": self._key_name},
             )
 
     def mark_submit_failed(self, job_id: str, error: JobError, *, ambiguous: bool, at: datetime) -> None:
-        stamp = isoformat(at)
+        """The refusal is final (ambiguous: until a late result); subscribers hear of it through the
+        reconciler, which finds it due for notification at once."""
         self._update(
             job_id,
-            "SET #status = :failed, #error = :error, submit_error_ambiguous = :ambiguous,"
-            " updated_at = :at, completed_at = :at",
-            "#status = :queued",
+            f"SET #{item.STATUS} = :failed, #{item.ERROR} = :error, {item.UPDATED_AT} = :at,"
+            f" {item.SUBMIT_ERROR_AMBIGUOUS} = :ambiguous, {item.COMPLETED_AT} = :at,"
+            f" #{item.ATTENTION} = :attention, {item.DUE_AT} = :due",
+            f"#{item.STATUS} = :queued",
             {
-                ":failed": "failed",
-                ":queued": "queued",
+                ":failed": JobStatus.FAILED.value,
+                ":queued": JobStatus.QUEUED.value,
                 ":error": error.as_dict(),
                 ":ambiguous": ambiguous,
-                ":at": stamp,
+                ":at": isoformat(at),
+                ":attention": item.attention(item.NOTIFY, job_id),
+                ":due": int(at.timestamp()),
             },
-            names={"#status": "status", "#error": "error"},
         )
 
-    def finish(self, job: Job, *, lease_token: str, lease_until: datetime) -> bool:
+    def finish(self, job: Job, *, lease_token: str, lease_until: datetime) -> FinishResult:
+        """See `JobRepository.finish`. A job without a result is a failure the reconciler gave up
+        on; `job.submit_error_ambiguous` then says whether a late result may still complete it."""
         result = job.result
-        if result is None or job.completed_at is None:
-            raise ValueError("a finished job has a result and a completion time")
+        if job.completed_at is None or (result is None and job.status is not JobStatus.FAILED):
+            raise ValueError("a finished job has a completion time, and a result unless it failed")
+        condition, values = item.awaiting_result_condition()
         sets = [
-            "#status = :status",
-            "#result = :result",
-            "updated_at = :at",
-            "completed_at = :at",
-            "submit_error_ambiguous = :false",
-            "notify_lease_token = :token",
-            "notify_lease_until = :until",
+            f"#{item.STATUS} = :status",
+            f"{item.UPDATED_AT} = :at",
+            f"{item.COMPLETED_AT} = :at",
+            f"{item.SUBMIT_ERROR_AMBIGUOUS} = :ambiguous",
+            f"{item.LEASE_TOKEN} = :token",
+            f"{item.LEASE_UNTIL} = :until",
+            f"#{item.ATTENTION} = :attention",
+            f"{item.DUE_AT} = :until",
         ]
-        removes: list[str] = []
-        values: dict[str, Any] = {
+        # A new final state is owed its own notification.
+        removes = [item.NOTIFIED_AT, item.NOTIFICATION_MESSAGE_ID]
+        values |= {
             ":status": job.status.value,
-            ":result": _result_to_item(result),
             ":at": job.completed_at,
-            ":false": False,
-            ":true": True,
+            ":ambiguous": job.submit_error_ambiguous,
             ":token": lease_token,
             ":until": int(lease_until.timestamp()),
-            ":queued": "queued",
-            ":processing": "processing",
-            ":failed": "failed",
+            ":attention": item.attention(item.NOTIFY, job.job_id),
         }
-        condition = _AWAITING_RESULT
         if job.request_id:
-            sets.append("request_id = if_not_exists(request_id, :request_id)")
+            sets.append(f"{item.REQUEST_ID} = if_not_exists({item.REQUEST_ID}, :request_id)")
             values[":request_id"] = job.request_id
-            condition += " AND (attribute_not_exists(request_id) OR request_id = :request_id)"
-        if result.inline_data is not None:
-            sets.append("result_data = :data")
-            values[":data"] = result.inline_data
-        for attribute, value in (
-            ("summary", job.summary),
-            ("#error", job.error.as_dict() if job.error else None),
-        ):
+            condition += " AND " + item.request_condition()
+        optional = {
+            f"#{item.RESULT}": item.result_map(result) if result else None,
+            item.RESULT_DATA: result.inline_data if result else None,
+            f"#{item.SUMMARY}": item.summary_json(job.summary),
+            f"#{item.ERROR}": job.error.as_dict() if job.error else None,
+        }
+        for attribute, value in optional.items():
             if value is None:
                 removes.append(attribute)
             else:
                 placeholder = ":" + attribute.lstrip("#")
                 sets.append(f"{attribute} = {placeholder}")
                 values[placeholder] = value
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        names = {"#status": "status", "#result": "result", "#error": "error"}
-        applied = self._update(job.job_id, expression, condition, values, names=names)
-        return applied or self._holds_lease(job.job_id, lease_token)
+        expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
+        return self._write_under_lease(job.job_id, expression, condition, values, lease_token)
+
+    def record_resubmission(
+        self,
+        job: Job,
+        *,
+        request_id: str,
+        at: datetime,
+        result_due_at: datetime,
+        delivery: Delivery,
+        outcome: str,
+    ) -> bool:
+        """Deepgram took the job again: the new request becomes current, the old one an attempt
+        (whose late result is still accepted). Only while the job awaits its result under `job.request_id`."""
+        previous = Attempt(
+            request_id=job.request_id,
+            submitted_at=job.submitted_at,
+            delivery=job.delivery.value,
+            outcome=outcome,
+        )
+        condition, values = item.awaiting_result_condition()
+        values |= {
+            ":request_id": request_id,
+            ":at": isoformat(at),
+            ":attempts": item.attempts_json((*job.attempts, previous)),
+            ":delivery": delivery.value,
+            ":attention": item.attention(item.AWAITING, job.job_id),
+            ":due": int(result_due_at.timestamp()),
+            ":processing": JobStatus.PROCESSING.value,
+        }
+        sets = (
+            f"SET {item.REQUEST_ID} = :request_id, {item.SUBMITTED_AT} = :at, {item.UPDATED_AT} = :at,"
+            f" {item.ATTEMPTS} = :attempts, {item.DELIVERY} = :delivery, #{item.ATTENTION} = :attention,"
+            f" {item.DUE_AT} = :due, #{item.STATUS} = :processing"
+        )
+        if job.request_id:
+            values[":current"] = job.request_id
+            values[":previous"] = {job.request_id}
+            condition += f" AND {item.REQUEST_ID} = :current"
+            sets += f" ADD {item.PREVIOUS_REQUEST_IDS} :previous"
+        else:
+            condition += f" AND attribute_not_exists({item.REQUEST_ID})"
+        return self._update(job.job_id, sets, condition, values)
+
+    def delete(self, job: Job, *, at: datetime, lease_token: str, lease_until: datetime) -> FinishResult:
+        """Leave a tombstone of `job` (as last read: `updated_at` must not have changed since),
+        without its result, kept audio or summary, owed a `deleted` notification."""
+        stamp = isoformat(at)
+        return self._write_under_lease(
+            job.job_id,
+            f"SET #{item.STATUS} = :deleted, {item.DELETED_AT} = :at, {item.UPDATED_AT} = :at,"
+            f" {item.LEASE_TOKEN} = :token, {item.LEASE_UNTIL} = :until,"
+            f" #{item.ATTENTION} = :attention, {item.DUE_AT} = :until"
+            f" REMOVE #{item.RESULT}, {item.RESULT_DATA}, #{item.SUMMARY}, {item.AUDIO_KEY},"
+            f" {item.NOTIFIED_AT}, {item.NOTIFICATION_MESSAGE_ID}",
+            f"{item.UPDATED_AT} = :expected AND #{item.STATUS} <> :deleted",
+            {
+                ":deleted": JobStatus.DELETED.value,
+                ":at": stamp,
+                ":expected": job.updated_at,
+                ":token": lease_token,
+                ":until": int(lease_until.timestamp()),
+                ":attention": item.attention(item.NOTIFY, job.job_id),
+            },
+            lease_token,
+        )
 
     def claim_notification(self, job_id: str, lease_token: str, *, now: datetime, until: datetime) -> bool:
-        applied = self._update(
-            job_id,
-            "SET notify_lease_token = :token, notify_lease_until = :until",
-            "attribute_exists(#result) AND attribute_not_exists(notified_at)"
-            " AND (attribute_not_exists(notify_lease_until) OR notify_lease_until < :now)",
-            {":token": lease_token, ":until": int(until.timestamp()), ":now": int(now.timestamp())},
-            names={"#result": "result"},
-        )
-        return applied or self._holds_lease(job_id, lease_token)
+        try:
+            self._update(
+                job_id,
+                f"SET {item.LEASE_TOKEN} = :token, {item.LEASE_UNTIL} = :until, {item.DUE_AT} = :until",
+                f"#{item.STATUS} IN (:completed, :failed, :deleted)"
+                f" AND attribute_not_exists({item.NOTIFIED_AT})"
+                f" AND (attribute_not_exists({item.LEASE_UNTIL}) OR {item.LEASE_UNTIL} < :now)",
+                {
+                    ":token": lease_token,
+                    ":until": int(until.timestamp()),
+                    ":now": int(now.timestamp()),
+                    ":completed": JobStatus.COMPLETED.value,
+                    ":failed": JobStatus.FAILED.value,
+                    ":deleted": JobStatus.DELETED.value,
+                },
+                return_old_on_failure=True,
+            )
+        except _ConditionFailed as failed:
+            return failed.old_item is not None and item.lease_token(failed.old_item) == lease_token
+        return True
 
-    def mark_notified(self, job_id: str, message_id: str, at: datetime) -> None:
+    def mark_notified(
+        self, job_id: str, message_id: str, at: datetime, *, lease_token: str | None = None
+    ) -> None:
+        condition = f"attribute_exists(#{item.KEY}) AND attribute_not_exists({item.NOTIFIED_AT})"
+        if lease_token is not None:
+            condition += f" AND {item.LEASE_TOKEN} = :token"
         self._update(
             job_id,
-            "SET notified_at = :at, notification_message_id = :message_id"
-            " REMOVE notify_lease_token, notify_lease_until",
-            "attribute_not_exists(notified_at)",
-            {":at": isoformat(at), ":message_id": message_id},
+            f"SET {item.NOTIFIED_AT} = :at, {item.NOTIFICATION_MESSAGE_ID} = :message_id"
+            f" REMOVE {item.LEASE_TOKEN}, {item.LEASE_UNTIL}, #{item.ATTENTION}, {item.DUE_AT}",
+            condition,
+            {":at": isoformat(at), ":message_id": message_id, ":token": lease_token},
         )
 
     def release_notification(self, job_id: str, lease_token: str) -> None:
         self._update(
             job_id,
-            "REMOVE notify_lease_token, notify_lease_until",
-            "notify_lease_token = :token",
+            f"REMOVE {item.LEASE_TOKEN}, {item.LEASE_UNTIL}",
+            f"{item.LEASE_TOKEN} = :token",
             {":token": lease_token},
         )
 
-    def _holds_lease(self, job_id: str, lease_token: str) -> bool:
-        """Whether a write that reported a failed condition had in fact been applied.
+    def due_for_attention(self, kind: str, *, now: datetime, limit: int) -> list[Job]:
+        """Jobs of one kind (`awaiting`: result overdue; `notify`: notification owed) due by `now`,
+        most overdue first, from the sparse attention index (never a scan)."""
+        due: list[tuple[int, Job]] = []
+        for partition in item.attention_keys(kind):
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": JobsTable.ATTENTION_INDEX,
+                "KeyConditionExpression": f"#{item.ATTENTION} = :attention AND {item.DUE_AT} <= :now",
+                "ExpressionAttributeNames": {f"#{item.ATTENTION}": item.ATTENTION},
+                "ExpressionAttributeValues": item.serialize(
+                    {":attention": partition, ":now": int(now.timestamp())}
+                ),
+                "Limit": limit,
+            }
+            with dependency("DynamoDB"):
+                response = self._client.query(**request)
+            # Sorted by the index's own due time: a `notify` job has no `result_due_at`.
+            due += [(int(found[item.DUE_AT]["N"]), item.to_job(found)) for found in response.get("Items", [])]
+        due.sort(key=lambda entry: entry[0])
+        return [job for _, job in due[:limit]]
 
-        The client retries a write whose answer was lost (a timeout, a 5xx); if the first attempt
-        was applied, the retry's condition fails. The lease token is unique to this delivery, so
-        finding it on the item proves the write is ours."""
-        with dependency("DynamoDB"):
-            response = self._client.get_item(
-                TableName=self._table,
-                Key=self._key(job_id),
-                ConsistentRead=True,
-                ProjectionExpression="notify_lease_token",
-            )
-        token = response.get("Item", {}).get("notify_lease_token", {}).get("S")
-        return bool(token == lease_token)
+    def list_jobs(
+        self, *, status: JobStatus | None, created_after: str | None, limit: int, cursor: str | None
+    ) -> JobPage:
+        """Newest first, `limit` a page, from the status index (one status) or the month index
+        (every status: month by month back to the oldest month a job can still be in)."""
+        position = _decode_cursor(cursor)
+        index, partition = _listing_partition(status, position)
+        jobs: list[Job] = []
+        start_key = position.get("key")
+        if start_key is not None:
+            _check_start_key(start_key, index, partition)
+        while True:
+            key_name = JobsTable.STATUS_KEY if status is not None else JobsTable.MONTH_KEY
+            condition = "#partition = :partition"
+            values: dict[str, Any] = {":partition": partition}
+            if created_after:
+                condition += f" AND {JobsTable.CREATED_SORT_KEY} > :after"
+                values[":after"] = created_after
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": index,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": {"#partition": key_name},
+                "ExpressionAttributeValues": item.serialize(values),
+                "ScanIndexForward": False,
+                "Limit": limit - len(jobs),
+            }
+            if start_key:
+                request["ExclusiveStartKey"] = start_key
+            with dependency("DynamoDB"):
+                response = self._client.query(**request)
+            jobs += [item.to_job(found) for found in response.get("Items", [])]
+            start_key = response.get("LastEvaluatedKey")
+            if start_key:
+                if len(jobs) >= limit:
+                    return JobPage(
+                        jobs=jobs, next_cursor=_encode_cursor({"month": partition, "key": start_key})
+                    )
+                continue
+            if status is not None:
+                return JobPage(jobs=jobs, next_cursor=None)
+            partition = _previous_month(partition)
+            if partition < _oldest_month(created_after):
+                return JobPage(jobs=jobs, next_cursor=None)
+            if len(jobs) >= limit:
+                return JobPage(jobs=jobs, next_cursor=_encode_cursor({"month": partition}))
 
-    def _key(self, job_id: str) -> dict[str, Any]:
-        return {self._key_name: {"S": job_id}}
+    def _write_under_lease(
+        self, job_id: str, expression: str, condition: str, values: dict[str, Any], lease_token: str
+    ) -> FinishResult:
+        try:
+            self._update(job_id, expression, condition, values, return_old_on_failure=True)
+        except _ConditionFailed as failed:
+            if failed.old_item is None:
+                return FinishResult(applied=False, current=None)
+            # A retry of a write whose reply was lost finds its own lease token: the write is ours.
+            if item.lease_token(failed.old_item) == lease_token:
+                return FinishResult(applied=True)
+            return FinishResult(applied=False, current=item.to_job(failed.old_item))
+        return FinishResult(applied=True)
 
     def _update(
         self,
@@ -195,116 +355,105 @@ class DynamoJobRepository:
         condition: str,
         values: dict[str, Any],
         *,
-        names: dict[str, str] | None = None,
+        return_old_on_failure: bool = False,
     ) -> bool:
-        """Run a conditional UpdateItem; False when the condition does not hold."""
+        """Run a conditional UpdateItem; False when the condition does not hold.
+
+        With `return_old_on_failure`, a failed condition raises `_ConditionFailed` carrying the
+        item as it was (None: no such item) instead, at no extra round trip."""
         placeholders = set(_PLACEHOLDER.findall(update + " " + condition))
-        used_names = {name: value for name, value in (names or {}).items() if name in placeholders}
-        used_values = {name: value for name, value in values.items() if name in placeholders}
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Key": self._key(job_id),
+            "Key": item.key(job_id),
             "UpdateExpression": update,
             "ConditionExpression": condition,
-            "ExpressionAttributeValues": _serialize(used_values),
+            "ExpressionAttributeValues": item.serialize(
+                {name: value for name, value in values.items() if name in placeholders}
+            ),
         }
-        if used_names:
-            request["ExpressionAttributeNames"] = used_names
+        names = {name: value for name, value in item.NAMES.items() if name in placeholders}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if return_old_on_failure:
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
             self._client.update_item(**request)
         except ClientError as failure:
-            if error_code(failure) == "ConditionalCheckFailedException":
-                return False
-            raise DependencyError(f"DynamoDB: {error_code(failure)}") from failure
+            if error_code(failure) != "ConditionalCheckFailedException":
+                raise dependency_error("DynamoDB", failure) from failure
+            if return_old_on_failure:
+                raise _ConditionFailed(failure.response.get("Item")) from None
+            return False
         except BotoCoreError as failure:
-            raise DependencyError(f"DynamoDB: {type(failure).__name__}") from failure
+            raise dependency_error("DynamoDB", failure) from failure
         return True
 
 
-def _job_to_item(job: Job) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        JobsTable.PARTITION_KEY: job.job_id,
-        "status": job.status.value,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        JobsTable.TTL_ATTRIBUTE: job.expires_at,
-        "source": job.source,
-        "options": job.options,
-        "metadata": job.metadata,
-    }
-    return item
+def _month(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
 
 
-def _result_to_item(result: StoredResult) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "storage": result.storage,
-        "size_bytes": result.size_bytes,
-        "sha256": result.sha256,
-        "content_encoding": result.content_encoding,
-    }
-    if result.s3_key:
-        item["s3_key"] = result.s3_key
-    return item
+def _previous_month(month: str) -> str:
+    first = datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=UTC)
+    return _month(first - timedelta(days=1))
 
 
-def _item_to_job(item: dict[str, Any]) -> Job:
-    result_item = item.get("result")
-    result = None
-    if isinstance(result_item, dict):
-        data = item.get("result_data")
-        result = StoredResult(
-            storage=result_item["storage"],
-            size_bytes=int(result_item["size_bytes"]),
-            sha256=result_item["sha256"],
-            content_encoding=result_item["content_encoding"],
-            s3_key=result_item.get("s3_key"),
-            inline_data=data.value if isinstance(data, Binary) else data,
-        )
-    error_item = item.get("error")
-    return Job(
-        job_id=item[JobsTable.PARTITION_KEY],
-        status=JobStatus(item["status"]),
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
-        expires_at=int(item[JobsTable.TTL_ATTRIBUTE]),
-        source=item.get("source") or {},
-        options=item.get("options") or {},
-        metadata=item.get("metadata") or {},
-        request_id=item.get("request_id"),
-        submitted_at=item.get("submitted_at"),
-        completed_at=item.get("completed_at"),
-        error=JobError(**error_item) if isinstance(error_item, dict) else None,
-        submit_error_ambiguous=bool(item.get("submit_error_ambiguous", False)),
-        result=result,
-        summary=item.get("summary"),
-        notified_at=item.get("notified_at"),
+MAX_LISTED_MONTHS = 121
+"""How far back an unfiltered listing walks: DynamoDB's TTL keeps no job longer than the longest
+retention (3650 days)."""
+
+
+def _oldest_month(created_after: str | None) -> str:
+    if created_after:
+        return created_after[:7]
+    return _month(datetime.now(UTC) - timedelta(days=31 * MAX_LISTED_MONTHS))
+
+
+def _encode_cursor(position: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as error:
+        raise InvalidCursor("cursor is not one this API gave") from error
+    # A month that is not YYYY-MM would fail `_previous_month` (a 500), a malformed key DynamoDB
+    # (a ValidationException, a 503): both are the client's cursor, refused here.
+    if not isinstance(position, dict) or set(position) - {"month", "key"}:
+        raise InvalidCursor("cursor is not one this API gave")
+    month, key = position.get("month"), position.get("key")
+    if (month is not None and not isinstance(month, str)) or (key is not None and not isinstance(key, dict)):
+        raise InvalidCursor("cursor is not one this API gave")
+    return position
+
+
+def _listing_partition(status: JobStatus | None, position: dict[str, Any]) -> tuple[str, str]:
+    """The index a listing reads and the partition it starts in (the cursor's, if it gives one)."""
+    if status is not None:
+        # A cursor of a listing by status names that status where the month would be.
+        if position.get("month") not in (None, status.value):
+            raise InvalidCursor("cursor is not one this API gave")
+        return JobsTable.STATUS_INDEX, status.value
+    month = position.get("month") or _month(datetime.now(UTC))
+    if not _MONTH.match(month):
+        raise InvalidCursor("cursor is not one this API gave")
+    return JobsTable.MONTH_INDEX, month
+
+
+def _check_start_key(key: dict[str, Any], index: str, partition: str) -> None:
+    """A start key must be one of `index`'s, in the partition being read (a cursor of a listing
+    by status given to a listing of another status, or of every status, is not)."""
+    partition_key = JobsTable.STATUS_KEY if index == JobsTable.STATUS_INDEX else JobsTable.MONTH_KEY
+    expected = {JobsTable.PARTITION_KEY, partition_key, JobsTable.CREATED_SORT_KEY}
+    strings = all(
+        isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
+        for value in key.values()
     )
-
-
-def _serialize(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(_to_dynamo(value)) for key, value in values.items()}
-
-
-def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _from_dynamo(_deserializer.deserialize(value)) for key, value in item.items()}
-
-
-def _to_dynamo(value: Any) -> Any:
-    """DynamoDB has no float type: numbers travel as Decimal."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {key: _to_dynamo(inner) for key, inner in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_dynamo(inner) for inner in value]
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _from_dynamo(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_from_dynamo(inner) for inner in value]
-    return value
+    if set(key) != expected or not strings or key[partition_key]["S"] != partition:
+        raise InvalidCursor("cursor is not one this API gave")

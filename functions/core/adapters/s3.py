@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.core.adapters.aws import call
+from functions.core.adapters.aws import call, dependency
 
 
 class S3ResultBlobStore:
@@ -12,7 +12,9 @@ class S3ResultBlobStore:
         self._client = client
         self._bucket = bucket
 
-    def put(self, key: str, data: bytes, *, content_encoding: str) -> None:
+    def put(
+        self, key: str, data: bytes, *, content_encoding: str, content_type: str = "application/json"
+    ) -> None:
         extra = {"ContentEncoding": "gzip"} if content_encoding == "gzip" else {}
         call(
             "S3",
@@ -20,9 +22,15 @@ class S3ResultBlobStore:
             Bucket=self._bucket,
             Key=key,
             Body=data,
-            ContentType="application/json",
+            ContentType=content_type,
             **extra,
         )
+
+    def get(self, key: str) -> bytes:
+        response = call("S3", self._client.get_object, Bucket=self._bucket, Key=key)
+        with dependency("S3"):
+            data: bytes = response["Body"].read()
+        return data
 
     def delete(self, key: str) -> None:
         call("S3", self._client.delete_object, Bucket=self._bucket, Key=key)
