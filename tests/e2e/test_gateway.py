@@ -348,7 +348,9 @@ def test_a_chunked_body_past_the_limit_is_refused_as_it_arrives_without_being_bu
     [(key, expected)] = error.items()
     assert list(document) == [key]
     assert expected in document[key]
-    assert peak < limit + 1024 * 1024, f"{peak:,} bytes held for a {limit:,} byte limit"
+    # Buffering the body would hold all it was sent (the limit + 16 MB); the gateway holds at most
+    # the limit and a piece. The margin covers what the process's other threads allocate meanwhile.
+    assert peak < limit + 4 * 1024 * 1024, f"{peak:,} bytes held for a {limit:,} byte limit"
     assert _state(stand_in)["invocations"] == invocations + 1  # only _state's own: the function never ran
 
 
