@@ -472,8 +472,7 @@ RECOVER_LOST_CALLBACKS = Setting(
     choices=("fail", "resubmit"),
     default="fail",
     doc="What the reconciler does with a job whose result did not come: fail it, or submit it to "
-    "Deepgram once more (a URL job, or an upload whose audio was kept; S3 delivery if the result was "
-    "too big).",
+    "Deepgram once more, by S3 delivery (a URL job, or an upload whose audio was kept).",
 )
 DEEPGRAM_PROJECT_ID = Setting(
     env=Env.DEEPGRAM_PROJECT_ID,

@@ -6,8 +6,10 @@ holds (never a table scan):
 * **a result overdue** — Deepgram never called back, every one of its 10 deliveries failed, or
   the result was too big for the callback URL (which answers 413 before any code runs). If a
   Deepgram project is configured, Deepgram's request log says which. Then, with
-  `recoverLostCallbacks=resubmit` and once per job, the job is submitted again (with S3 delivery
-  when the result was too big); otherwise it fails with `error.code = "callback_not_received"`
+  `recoverLostCallbacks=resubmit` and once per job, the job is submitted again — by S3 delivery
+  whenever the stack has it (a result too big for the callback URL needs it, and a result lost for
+  a reason nobody could learn is safest where neither size nor the callback endpoint can stop it);
+  otherwise it fails with `error.code = "callback_not_received"`
   and the reason, and `transcription.failed` is published. The failure is *ambiguous*: a result
   that still arrives later completes the job (and is published too).
 * **a notification owed** — a final state whose publisher died or met an SNS outage longer than
@@ -73,6 +75,7 @@ class ReconcilerConfig:
     result_deadline: timedelta  # how long a (re)submitted job may wait for its result
     recovery: RecoveryMode
     batch_size: int = 100  # jobs of each kind per run; the next run takes the rest
+    s3_delivery: bool = False  # the stack can deliver results through S3 (a signer role exists)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ class ReconcilerService:
             return Touched(job.job_id, "not_awaiting", "skipped")  # the index lags a write
         reason, record = self._reason(job)
         if self._may_resubmit(job):
-            delivery = Delivery.S3 if reason is Reason.RESULT_TOO_LARGE else job.delivery
+            delivery = Delivery.S3 if self._config.s3_delivery else job.delivery
             resubmitted = self._resubmit(job, reason, delivery)
             if resubmitted is not None:
                 return resubmitted

@@ -30,6 +30,7 @@ def service() -> ReconcilerService:
             result_deadline=timedelta(minutes=settings.callback_deadline_minutes),
             recovery=recovery,
             batch_size=settings.batch_size,
+            s3_delivery=bool(settings.delivery_role_arn),
         ),
         clock=utc_now,
     )

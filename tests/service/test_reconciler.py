@@ -65,6 +65,7 @@ class Reconciler:
     request_log: FakeDeepgramRequestLog = field(default_factory=FakeDeepgramRequestLog)
     resubmitter: FakeResubmitter = field(default_factory=FakeResubmitter)
     batch_size: int = 100
+    s3_delivery: bool = False
 
     @property
     def service(self) -> ReconcilerService:
@@ -74,7 +75,10 @@ class Reconciler:
             request_log=self.request_log if self.with_request_log else None,
             resubmitter=self.resubmitter if self.recovery is RecoveryMode.RESUBMIT else None,
             config=ReconcilerConfig(
-                result_deadline=DEADLINE, recovery=self.recovery, batch_size=self.batch_size
+                result_deadline=DEADLINE,
+                recovery=self.recovery,
+                batch_size=self.batch_size,
+                s3_delivery=self.s3_delivery,
             ),
             clock=self.clock,
         )
@@ -239,7 +243,7 @@ def test_resubmit_mode_submits_a_url_job_once_more_and_shows_the_attempt() -> No
 
 
 def test_a_result_too_large_for_the_callback_is_resubmitted_with_s3_delivery() -> None:
-    reconciler = Reconciler(recovery=RecoveryMode.RESUBMIT, with_request_log=True)
+    reconciler = Reconciler(recovery=RecoveryMode.RESUBMIT, with_request_log=True, s3_delivery=True)
     job = reconciler.submitted()
     assert job.request_id is not None
     reconciler.request_log.records[job.request_id] = DeepgramRecord(code=200, callback_code=413)
@@ -253,6 +257,20 @@ def test_a_result_too_large_for_the_callback_is_resubmitted_with_s3_delivery() -
     assert again.delivery is Delivery.S3
     assert public_view(again)["delivery"] == "s3"
     assert public_view(again)["attempts"][0]["outcome"] == Reason.RESULT_TOO_LARGE.value
+
+
+def test_with_s3_delivery_any_lost_result_is_asked_for_again_through_s3() -> None:
+    """Without Deepgram's log nobody knows why the result did not come (a 413 never reaches the
+    code): S3 delivery is the way neither size nor the callback endpoint can stop."""
+    reconciler = Reconciler(recovery=RecoveryMode.RESUBMIT, s3_delivery=True)
+    job = reconciler.submitted()
+    reconciler.advance(DEADLINE)
+
+    report = reconciler.run()
+
+    assert [(t.action, t.reason) for t in report.touched] == [("resubmitted", Reason.NO_CALLBACK)]
+    assert reconciler.resubmitter.calls == [(job.job_id, Delivery.S3)]
+    assert reconciler.stored(job.job_id).delivery is Delivery.S3
 
 
 def test_a_second_overdue_fails_the_job_without_a_second_resubmission() -> None:
