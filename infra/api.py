@@ -329,9 +329,7 @@ class TranscriptionApi(Construct):
         manage.allow(
             ["s3:DeleteObject"], [results_bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
         )
-        manage.allow(["sns:Publish"], [topic.topic_arn])
-        # Publishing to a KMS-encrypted topic: SNS encrypts with a data key made for the publisher.
-        manage.allow(["kms:GenerateDataKey", "kms:Decrypt"], [topic_key.key_arn])
+        manage.allow_publishing(topic, topic_key)
         for prefix in prefixes:
             acknowledge(
                 manage.role,

@@ -75,9 +75,7 @@ class CallbackEndpoint(Construct):
         results = results_bucket.arn_for_objects(f"{ResultsBucket.RESULTS_PREFIX}*")
         self.handler.allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [jobs_table.table_arn])
         self.handler.allow(["s3:PutObject", "s3:DeleteObject"], [results])
-        self.handler.allow(["sns:Publish"], [topic.topic_arn])
-        # Publishing to a KMS-encrypted topic: SNS encrypts with a data key made for the publisher.
-        self.handler.allow(["kms:GenerateDataKey", "kms:Decrypt"], [topic_key.key_arn])
+        self.handler.allow_publishing(topic, topic_key)
         self.handler.allow(["secretsmanager:GetSecretValue"], [signing_secret.secret_arn])
         acknowledge(
             self.handler.role,

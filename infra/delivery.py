@@ -168,8 +168,7 @@ class ResultDelivery(Construct):
         )
         finisher.allow(["s3:PutObject", "s3:DeleteObject"], [results])
         finisher.allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [jobs_table.table_arn])
-        finisher.allow(["sns:Publish"], [topic.topic_arn])
-        finisher.allow(["kms:GenerateDataKey", "kms:Decrypt"], [topic_key.key_arn])
+        finisher.allow_publishing(topic, topic_key)
         finisher.allow(["secretsmanager:GetSecretValue"], [signing_secret.secret_arn])
         finisher.function.configure_async_invoke(
             retry_attempts=FINISHER_RETRY_ATTEMPTS, max_event_age=FINISHER_MAX_EVENT_AGE

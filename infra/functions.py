@@ -23,8 +23,10 @@ from collections.abc import Iterable, Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -162,3 +164,9 @@ class PipelineFunction(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=list(actions), resources=list(resources))
         )
+
+    def allow_publishing(self, topic: sns.ITopic, topic_key: kms.IKey) -> None:
+        """Publish to the notifications topic, which is KMS-encrypted: SNS encrypts each message
+        with a data key made for the publisher, so the publisher needs the key too."""
+        self.allow(["sns:Publish"], [topic.topic_arn])
+        self.allow(["kms:GenerateDataKey", "kms:Decrypt"], [topic_key.key_arn])

@@ -98,8 +98,7 @@ class Reconciler(Construct):
         )
         self.handler.allow(["dynamodb:Query"], [f"{jobs_table.table_arn}/index/{JobsTable.ATTENTION_INDEX}"])
         self.handler.allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [jobs_table.table_arn])
-        self.handler.allow(["sns:Publish"], [topic.topic_arn])
-        self.handler.allow(["kms:GenerateDataKey", "kms:Decrypt"], [topic_key.key_arn])
+        self.handler.allow_publishing(topic, topic_key)
         secret_resources = []
         if reads_request_log or self.resubmits:
             secret_resources += secrets.deepgram_api_key_resources

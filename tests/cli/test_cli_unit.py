@@ -1,8 +1,8 @@
 """`dgt` without the local stack: arguments, signing, endpoint discovery, progress, rendering.
 
-Tests that talk HTTP use the FAKE API of `tests/cli/fake_api.py` (the `fake_api` fixture): the
-`list`, `delete` and `notify` endpoints do not exist in the local stack yet, and scripted answers
-make polling and errors deterministic.
+Tests that talk HTTP use the FAKE API of `tests/cli/fake_api.py` (the `fake_api` fixture): scripted
+answers make polling, errors and paging deterministic. `tests/cli/test_cli_e2e.py` runs every
+command against the local stack.
 """
 
 from __future__ import annotations

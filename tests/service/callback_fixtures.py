@@ -11,7 +11,6 @@ control), delivers requests, and reads back what was stored, published and serve
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import math
@@ -20,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from functions.callback.logic import CallbackConfig, CallbackRequest, CallbackResult, CallbackService
@@ -37,11 +36,11 @@ from functions.core.contract import DgTokenMode
 from functions.core.jobs import Job, StoredResult, new_job
 from functions.core.ports import JobRepository, ResultBlobStore
 from functions.status.logic import StatusConfig, StatusService
+from tests.service.conftest import Clock, basic_authorization
 
 SIGNING_KEY = "fuzz-signing-key-0123456789abcdef0123456789abcdef"
 SIGNING_SECRET_ID = "callback-signing-secret"
 DEEPGRAM_API_KEY_ID = "fuzz-deepgram-key-id"
-START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 RETRY_INTERVAL = 30  # seconds between Deepgram's retries
 KB = 1024
 MB = 1024 * 1024
@@ -97,12 +96,8 @@ def is_strict_json(document: str | bytes) -> bool:
     return True
 
 
-def basic_authorization(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
 def compact(payload: Any) -> bytes:
-    """Compact JSON; text UTF-8 cannot encode (a lone surrogate) is written as a `\\uXXXX` escape."""
+    """Compact JSON; text UTF-8 cannot encode (a lone surrogate) is written as a JSON `\\u` escape."""
     try:
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     except UnicodeEncodeError:
@@ -180,17 +175,6 @@ def with_raw_value(payload: dict[str, Any], path: tuple[str | int, ...], raw: st
 
 
 # --- the service on fakes ----------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

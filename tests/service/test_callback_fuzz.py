@@ -41,7 +41,6 @@ from tests.service.callback_fixtures import (
     SIGNING_KEY,
     Harness,
     JobRef,
-    basic_authorization,
     compact,
     create_job,
     failure_payload,
@@ -49,6 +48,7 @@ from tests.service.callback_fixtures import (
     nested,
     success_payload,
 )
+from tests.service.conftest import basic_authorization
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 FUZZ_SEED = os.environ.get("FUZZ_SEED")

@@ -45,7 +45,6 @@ from tests.service.callback_fixtures import (
     RETRY_INTERVAL,
     Harness,
     JobRef,
-    basic_authorization,
     compact,
     create_job,
     failure_payload,
@@ -55,6 +54,7 @@ from tests.service.callback_fixtures import (
     success_payload,
     with_raw_value,
 )
+from tests.service.conftest import basic_authorization
 
 
 @pytest.fixture
