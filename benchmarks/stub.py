@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -166,6 +167,8 @@ class ZeroLatencyAws:
         self.records: dict[tuple[str, str], OperationRecord] = {}
         self.journal: list[JournalEntry] | None = None
         """Every request in order, as (service, operation, body), while set to a list."""
+        self.job_item: dict[str, Any] = {}
+        """The one job item (DynamoDB JSON) `GetItem` answers and `UpdateItem` updates."""
         self._session: boto3.session.Session | None = None
         self._replaced_default: tuple[boto3.session.Session | None] | None = None
 
@@ -304,9 +307,26 @@ SNS_NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 
 
 def answer_pipeline_writes(stub: ZeroLatencyAws) -> None:
-    """Successful answers to every write the functions make (the reads are the caller's to set)."""
-    for operation in ("PutItem", "UpdateItem", "DeleteItem"):
+    """Successful answers to every write the functions make (the reads are the caller's to set).
+
+    An `UpdateItem` that asks for `ReturnValues=ALL_NEW` (the callback's finishing write) is
+    answered with the job item `answer_get_item` set, the update applied (`apply_update`), as
+    DynamoDB would: so botocore parses a reply as big as the real one, the result included."""
+    for operation in ("PutItem", "DeleteItem"):
         stub.answer_json("dynamodb", operation, {})
+    empty = json.dumps({}).encode()
+    plain: CannedResponse = (200, _headers(_DYNAMODB_JSON, len(empty)), empty)
+
+    def update_item(request: AWSPreparedRequest) -> CannedResponse:
+        body = request.body
+        if not isinstance(body, bytes) or b'"ALL_NEW"' not in body:
+            return plain
+        request_document = json.loads(body)
+        attributes = apply_update({**stub.job_item, **request_document["Key"]}, request_document)
+        written = json.dumps({"Attributes": attributes}).encode()
+        return 200, _headers(_DYNAMODB_JSON, len(written)), written
+
+    stub.respond("dynamodb", "UpdateItem", update_item)
     stub.answer(
         "s3", "PutObject", 200, {"etag": '"0123456789abcdef0123456789abcdef"', "content-length": "0"}, b""
     )
@@ -342,5 +362,29 @@ def answer_secret(stub: ZeroLatencyAws, secrets: dict[str, str]) -> None:
 
 
 def answer_get_item(stub: ZeroLatencyAws, item: dict[str, Any] | None) -> None:
-    """`GetItem` always returns `item` (DynamoDB JSON), or no item when None."""
+    """`GetItem` always returns `item` (DynamoDB JSON), or no item when None; an `UpdateItem`
+    asking for the item as written applies its update to `item` (never stored: every delivery
+    finds the job as `item` has it)."""
+    stub.job_item = item or {}
     stub.answer_json("dynamodb", "GetItem", {"Item": item} if item is not None else {})
+
+
+_ASSIGNMENT = re.compile(r"(#?\w+)\s*=\s*(if_not_exists\(\s*#?\w+\s*,\s*)?(:\w+)")
+
+
+def apply_update(item: dict[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    """The item after an UpdateItem request (SET name = :value, if_not_exists, REMOVE): enough of
+    DynamoDB's update expressions for the pipeline's writes."""
+    names = request.get("ExpressionAttributeNames", {})
+    values = request.get("ExpressionAttributeValues", {})
+    expression = str(request["UpdateExpression"])
+    set_part, _, remove_part = expression.partition(" REMOVE ")
+    updated = dict(item)
+    for name, if_not_exists, placeholder in _ASSIGNMENT.findall(set_part.removeprefix("SET ")):
+        attribute = names.get(name, name)
+        if if_not_exists and attribute in updated:
+            continue
+        updated[attribute] = values[placeholder]
+    for name in filter(None, (part.strip() for part in remove_part.split(","))):
+        updated.pop(names.get(name, name), None)
+    return updated

@@ -17,7 +17,9 @@ needs in front of the code:
 - errors API Gateway answers itself (validation, authorization, throttling) in the same JSON
   shape as the functions' errors (`GATEWAY_ERRORS`).
 
-Lambda proxy integration throughout: the functions shape their own HTTP responses.
+Lambda proxy integration throughout: the functions shape their own HTTP responses. Each
+integration (and API Gateway's permission to invoke) targets the function's `target`: its `live`
+alias when `snapStart` names it (docs/snapstart.md), the function itself otherwise.
 
 Sizing:
 - submit: 512 MB (the Deepgram SDK and pydantic import faster with the CPU that comes with
@@ -353,13 +355,13 @@ class TranscriptionApi(Construct):
 
         api.root.resource_for_path(Api.TRANSCRIPTIONS).add_method(
             "POST",
-            apigateway.LambdaIntegration(self.submit.function, allow_test_invoke=False),
+            apigateway.LambdaIntegration(self.submit.target, allow_test_invoke=False),
             request_validator=body_validator,
             request_models={"application/json": submit_model},
         )
         api.root.resource_for_path(Api.TRANSCRIPTIONS).add_method(
             "GET",
-            apigateway.LambdaIntegration(self.status.function, allow_test_invoke=False),
+            apigateway.LambdaIntegration(self.status.target, allow_test_invoke=False),
             request_validator=parameters_validator,
             request_parameters={
                 f"method.request.querystring.{name}": False for name in LIST_QUERY_PARAMETERS
@@ -368,11 +370,11 @@ class TranscriptionApi(Construct):
         job_path = {f"method.request.path.{path_parameter(Api.TRANSCRIPTION)}": True}
         api.root.resource_for_path(Api.TRANSCRIPTION).add_method(
             "GET",
-            apigateway.LambdaIntegration(self.status.function, allow_test_invoke=False),
+            apigateway.LambdaIntegration(self.status.target, allow_test_invoke=False),
             request_validator=parameters_validator,
             request_parameters=job_path,
         )
-        manage = apigateway.LambdaIntegration(self.manage.function, allow_test_invoke=False)
+        manage = apigateway.LambdaIntegration(self.manage.target, allow_test_invoke=False)
         api.root.resource_for_path(Api.TRANSCRIPTION).add_method(
             "DELETE", manage, request_validator=parameters_validator, request_parameters=job_path
         )

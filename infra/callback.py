@@ -84,7 +84,9 @@ class CallbackEndpoint(Construct):
             "callback arrives; the grant is limited to the results/ prefix.",
         )
 
-        self.function_url = self.handler.function.add_function_url(
+        # With SnapStart the URL belongs to the `live` alias (a URL of its own: switching SnapStart
+        # on or off for the callback changes the callback URL, see docs/snapstart.md).
+        self.function_url = self.handler.target.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.NONE,
             invoke_mode=lambda_.InvokeMode.BUFFERED,
         )

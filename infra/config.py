@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from functions.core.contract import PRODUCT
+from functions.core.contract import PRODUCT, Services
 from functions.core.settings import (
     LOG_LEVEL,
     RETENTION_DAYS,
@@ -79,6 +79,24 @@ def _secret_reference(value: Any) -> str | None:
             )
     elif not _SECRET_NAME.match(value):
         return f"must be a valid secret name, got {value!r}"
+    return None
+
+
+SNAP_START_SERVICES = (Services.SUBMIT, Services.STATUS, Services.MANAGE, Services.CALLBACK)
+"""The functions SnapStart may be turned on for: those a caller waits on (behind the API, and the
+callback behind its Function URL). The reconciler and the finisher run in the background, where a
+cold start costs nothing anyone waits for, and SnapStart would only add its charges."""
+
+SNAP_START_ALL = "all"
+
+
+def _snap_start_functions(value: Any) -> str | None:
+    unknown = [name for name in value if name not in (*SNAP_START_SERVICES, SNAP_START_ALL)]
+    if unknown:
+        return (
+            f"must name functions among {', '.join(SNAP_START_SERVICES)} (or {SNAP_START_ALL}), "
+            f"got {', '.join(unknown)}"
+        )
     return None
 
 
@@ -155,6 +173,16 @@ CALLBACK_RESERVED_CONCURRENCY = Setting(
     default_doc="0 (off)",
     doc="Reserved concurrency of the public callback function, a cost guard. Needs unreserved quota "
     "in the account (new accounts often have little).",
+)
+SNAP_START = Setting(
+    context="snapStart",
+    kind="list",
+    check=_snap_start_functions,
+    default_doc="(off)",
+    doc="Lambda SnapStart for these functions (comma-separated: "
+    f"{', '.join(SNAP_START_SERVICES)}, or {SNAP_START_ALL}): each is then published as a version "
+    "and invoked through its `live` alias. Faster cold starts; a charge per cached snapshot and per "
+    "restore; changing it for the callback changes the callback URL. See docs/snapstart.md.",
 )
 RECONCILE_PERIOD_MINUTES = Setting(
     context="reconcilePeriodMinutes",
@@ -296,6 +324,7 @@ class Settings(Spec):
     api_throttling_rate_limit: int = API_THROTTLING_RATE_LIMIT.field()
     api_throttling_burst_limit: int = API_THROTTLING_BURST_LIMIT.field()
     callback_reserved_concurrency: int = CALLBACK_RESERVED_CONCURRENCY.field()
+    snap_start: tuple[str, ...] = SNAP_START.field()
     reconcile_period_minutes: int = RECONCILE_PERIOD_MINUTES.field()
     rejected_callbacks_threshold: int = REJECTED_CALLBACKS_THRESHOLD.field()
     deletion_protection: bool = DELETION_PROTECTION.field()
@@ -345,6 +374,11 @@ class Settings(Spec):
     def log_level(self) -> str:
         """Also every function's Lambda application log level."""
         return str(self.value(LOG_LEVEL))
+
+    def snap_start_for(self, service: str) -> bool:
+        """Whether `service`'s function runs with SnapStart (`snapStart` names it, or says all)."""
+        chosen = set(self.snap_start)
+        return service in SNAP_START_SERVICES and (service in chosen or SNAP_START_ALL in chosen)
 
     @property
     def deepgram_secret_is_arn(self) -> bool:

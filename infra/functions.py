@@ -13,7 +13,12 @@ Each `PipelineFunction` has:
   construct that owns the function gives the resources' names and ARNs, the deployer's values come
   from `Settings.function_values`, everything else keeps its declared default;
 - the deployer's `logLevel` as Lambda's application log level too: with JSON logs, Lambda's level
-  (`AWS_LAMBDA_LOG_LEVEL`) takes precedence over `POWERTOOLS_LOG_LEVEL` in Powertools 3.
+  (`AWS_LAMBDA_LOG_LEVEL`) takes precedence over `POWERTOOLS_LOG_LEVEL` in Powertools 3;
+- with `snapStart` naming it, Lambda SnapStart on published versions, a version published by every
+  deployment that changes the function (`current_version`, the previous one deleted) and the
+  `live` alias (`LIVE_ALIAS`) pointing at it. Whatever invokes the function must then invoke
+  `target` (the alias), never the function itself: SnapStart applies to published versions only,
+  and an invocation of $LATEST would cold-start the ordinary way. See docs/snapstart.md.
 """
 
 from __future__ import annotations
@@ -49,6 +54,13 @@ APPLICATION_LOG_LEVELS = {
     "ERROR": lambda_.ApplicationLogLevel.ERROR,
 }
 """Lambda's application log level for each `logLevel` (Python's names; Lambda says WARN)."""
+
+LIVE_ALIAS = "live"
+"""The alias through which a SnapStart function is invoked (API integrations, Function URL)."""
+
+SNAP_START_REQUIRES_PUBLISHING = "@aws-cdk/aws-lambda:snapStartRequirePublish"
+"""CDK's warning that SnapStart applies to published versions only: each SnapStart function here
+publishes one (`current_version`) and is invoked through the alias that points at it."""
 
 POWERTOOLS_REQUIREMENT = re.compile(
     r"^aws-lambda-powertools(?:\[[^\]]*\])?==(?P<version>[0-9][0-9a-z.]*)\s*$", re.M
@@ -107,6 +119,7 @@ class PipelineFunction(Construct):
         handler = HANDLERS[service]
         environment = FUNCTION_SETTINGS[service].to_environ({**settings.function_values, **resources})
         package = handler.split(".")[1]  # functions.<package>.handler.lambda_handler
+        self.snap_start = settings.snap_start_for(service)
 
         self.log_group = logs.LogGroup(
             self,
@@ -142,6 +155,12 @@ class PipelineFunction(Construct):
             ),
             tracing=lambda_.Tracing.ACTIVE if settings.tracing else None,
             reserved_concurrent_executions=reserved_concurrency or None,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if self.snap_start else None,
+            # Each deployment publishes a new version and caches its snapshot, which is billed for
+            # as long as the version exists: the version it replaces is deleted.
+            current_version_options=(
+                lambda_.VersionOptions(removal_policy=cdk.RemovalPolicy.DESTROY) if self.snap_start else None
+            ),
             environment={
                 Env.POWERTOOLS_SERVICE_NAME: service,
                 Env.POWERTOOLS_METRICS_NAMESPACE: Metrics.NAMESPACE,
@@ -151,6 +170,19 @@ class PipelineFunction(Construct):
                 **environment,
             },
         )
+        self.alias: lambda_.Alias | None = None
+        if self.snap_start:
+            self.alias = lambda_.Alias(
+                self,
+                "Live",
+                alias_name=LIVE_ALIAS,
+                version=self.function.current_version,
+                description=f"The {service} function's current version (SnapStart): what invokes it.",
+            )
+            cdk.Annotations.of(self.function).acknowledge_warning(
+                SNAP_START_REQUIRES_PUBLISHING,
+                "Published by current_version on every change, and invoked only through the live alias.",
+            )
         if settings.tracing:
             acknowledge(
                 self.role,
@@ -158,6 +190,12 @@ class PipelineFunction(Construct):
                 "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions; "
                 "CDK adds them with Resource * only because tracing is enabled.",
             )
+
+    @property
+    def target(self) -> lambda_.IFunction:
+        """What every invoker of this function must invoke: the `live` alias with SnapStart (whose
+        published version has the snapshot), otherwise the function itself."""
+        return self.alias if self.alias is not None else self.function
 
     def allow(self, actions: Iterable[str], resources: Iterable[str]) -> None:
         """Grant exactly `actions` on exactly `resources` to this function's role."""

@@ -137,6 +137,29 @@ class Job:
         return request_id == self.request_id or any(a.request_id == request_id for a in self.attempts)
 
 
+@dataclass(frozen=True)
+class FinalState:
+    """What the one write that finishes a job stores (`JobRepository.finish`).
+
+    Everything a finisher knows without reading the job first: the callback builds it from the
+    delivery alone, and the write's condition (the job awaits a result, under `request_id`)
+    decides; the repository answers with the job as written, or as it found it."""
+
+    job_id: str
+    status: JobStatus  # completed (with a result) or failed
+    completed_at: str
+    request_id: str | None = None  # the request the result answers; None: judged on credentials
+    result: StoredResult | None = None
+    summary: dict[str, Any] | None = None
+    error: JobError | None = None
+    submit_error_ambiguous: bool = False  # a failure a late result may still complete
+
+    def __post_init__(self) -> None:
+        completed = self.status is JobStatus.COMPLETED and self.result is not None
+        if not (completed or self.status is JobStatus.FAILED):
+            raise ValueError("a final state is completed with a result, or failed")
+
+
 def new_job_id() -> str:
     """A random 128-bit id in hex: no underscore (Deepgram refuses such callback URLs), URL-safe."""
     return uuid.uuid4().hex

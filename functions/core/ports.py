@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from functions.core.deadline import Deadline
-from functions.core.jobs import Delivery, Job, JobError, JobStatus
+from functions.core.jobs import Delivery, FinalState, Job, JobError, JobStatus
 from functions.core.notifications import OutgoingNotification
 
 
@@ -32,11 +32,12 @@ class DependencyError(RuntimeError):
 
 @dataclass(frozen=True)
 class FinishResult:
-    """What the one conditional write that finishes a job found.
+    """What the one conditional write that finishes (or deletes) a job did.
 
-    `applied`: this write finished the job (also when an earlier attempt of the same write was
-    applied and its reply lost). Otherwise `current` is the job as stored (None: no such job),
-    so the caller can tell a duplicate, a conflict and a lost race apart without reading again."""
+    `applied`: this write took effect (also when an earlier attempt of the same write was applied
+    and its reply lost), and `current` is the job as written: what its notification is built
+    from. Otherwise `current` is the job as stored (None: no such job), so the caller can tell a
+    duplicate, a conflict and a lost race apart. Either way, without reading the job first."""
 
     applied: bool
     current: Job | None = None
@@ -72,12 +73,14 @@ class JobRepository(Protocol):
         """Deepgram did not take the job (a `queued` job only); its notification is then due."""
         ...
 
-    def finish(self, job: Job, *, lease_token: str, lease_until: datetime) -> FinishResult:
-        """Store `job`'s final state and take the notification lease, in one conditional write.
+    def finish(self, final: FinalState, *, lease_token: str, lease_until: datetime) -> FinishResult:
+        """Store the job's final state and take the notification lease, in one conditional write.
 
-        Applies only while the stored job awaits a result (`Job.awaiting_result`) and its
-        request_id, once known, is `job.request_id` (or an earlier attempt's). A job given up
-        without a result is `failed` with no `result`."""
+        Applies only while the stored job awaits a result (`Job.awaiting_result`) and, when
+        `final.request_id` is given and the job's request_id is known, the two are the same
+        request (or an earlier attempt's: `Job.accepts_request`). The job keeps a request_id it
+        has, and takes `final.request_id` if it has none. A job given up without a result is
+        `failed` with no `result`."""
         ...
 
     def record_resubmission(

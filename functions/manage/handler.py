@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functions.core import gc_thresholds  # isort: skip  (first: fewer collections in the cold start)
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -44,6 +46,7 @@ def notify_transcription(job_id: str) -> Response[Any]:
     return json_response(202, redelivery.as_dict())
 
 
+@gc_thresholds.restore_after_first_answer
 @traced(contract.Services.MANAGE)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

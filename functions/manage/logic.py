@@ -15,12 +15,12 @@ notification and the reconciler publishes it later, so the client still gets its
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from functions.core.api_errors import ApiError
-from functions.core.jobs import Job, JobStatus, is_valid_job_id, isoformat, public_view
+from functions.core.jobs import Job, JobStatus, is_valid_job_id, public_view
 from functions.core.notifications import EVENT_TYPES
 from functions.core.notifier import Notifier, new_lease
 from functions.core.ports import DependencyError, JobRepository, ResultBlobStore
@@ -110,8 +110,8 @@ class ManageService:
             now = self._clock()
             lease_token, lease_until = new_lease(now)
             outcome = self._jobs.delete(job, at=now, lease_token=lease_token, lease_until=lease_until)
-            if outcome.applied:
-                tombstone = _tombstone(job, now)
+            if outcome.applied and outcome.current is not None:
+                tombstone = outcome.current  # the job as the write left it
                 notified = self._publish(tombstone, lease_token)
                 return Deletion(public_view(tombstone), notified=notified, objects_deleted=objects_deleted)
             if outcome.current is None:  # gone meanwhile (DynamoDB's TTL)
@@ -153,18 +153,3 @@ def stored_objects(job: Job) -> list[str]:
     if job.audio_key:
         keys.append(job.audio_key)
     return keys
-
-
-def _tombstone(job: Job, at: datetime) -> Job:
-    """`job` as `JobRepository.delete` leaves it (without another read)."""
-    stamp = isoformat(at)
-    return replace(
-        job,
-        status=JobStatus.DELETED,
-        deleted_at=stamp,
-        updated_at=stamp,
-        result=None,
-        summary=None,
-        audio_key=None,
-        notified_at=None,
-    )

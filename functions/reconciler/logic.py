@@ -26,13 +26,14 @@ that moment moved on by however long the run takes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from functions.core.jobs import (
     AWAITING_STATUSES,
     Delivery,
+    FinalState,
     Job,
     JobError,
     JobStatus,
@@ -204,22 +205,20 @@ class ReconcilerService:
             message += (
                 f"; Deepgram's request log: code {record.code}, callback answered {record.callback_code}"
             )
-        failed = replace(
-            job,
+        failed = FinalState(
+            job_id=job.job_id,
             status=JobStatus.FAILED,
+            completed_at=isoformat(now),
+            request_id=job.request_id,
             error=JobError(code=CALLBACK_NOT_RECEIVED, message=message),
             submit_error_ambiguous=True,  # a result that still arrives completes the job
-            completed_at=isoformat(now),
-            updated_at=isoformat(now),
-            result=None,
-            summary=None,
         )
         lease_token, until = new_lease(now)
         written = self._jobs.finish(failed, lease_token=lease_token, lease_until=until)
-        if not written.applied:
+        if not written.applied or written.current is None:
             return Touched(job.job_id, reason, "skipped", "the job changed meanwhile")
         try:
-            published = self._notifier.publish_under_lease(failed, lease_token)
+            published = self._notifier.publish_under_lease(written.current, lease_token)
         except DependencyError as error:
             # The job has failed all the same (and is counted so): its notification is owed, and
             # the next run publishes it.

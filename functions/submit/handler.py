@@ -7,6 +7,8 @@ answer: 202 with the job, or the error in the API's one shape (`core.api_respons
 
 from __future__ import annotations
 
+from functions.core import gc_thresholds  # isort: skip  (first: fewer collections in the cold start)
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -60,6 +62,7 @@ def create_transcription() -> Response[Any]:
     return json_response(202, submitted.job, {"Location": contract.Api.TRANSCRIPTION.format(id=job_id)})
 
 
+@gc_thresholds.restore_after_first_answer
 @traced(contract.Services.SUBMIT)
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from functions.core.jobs import Job, JobError, JobStatus, StoredResult, isoformat, new_job
+from functions.core.jobs import FinalState, Job, JobError, JobStatus, StoredResult, isoformat, new_job
 from functions.core.ports import FinishResult, JobRepository
 from tests.contract.conftest import JobsUnderTest
 
@@ -84,24 +84,22 @@ def finished(
     request_id: str | None = None,
     result: StoredResult | None = None,
     at_seconds: float = 60,
-) -> Job:
-    """`job` as a callback finishes it: a success with a summary, or a failure with an error."""
+) -> FinalState:
+    """`job`'s final state as a callback writes it: a success with a summary, or a failure with an error."""
     completed = status is JobStatus.COMPLETED
-    return replace(
-        job,
+    return FinalState(
+        job_id=job.job_id,
         status=status,
-        submit_error_ambiguous=False,  # a result settles the job: no late result may replace it
+        completed_at=isoformat(at(at_seconds)),
         request_id=request_id,
         result=result or inline_result(),
         summary=dict(SUMMARY) if completed else None,
         error=None if completed else DEEPGRAM_ERROR,
-        completed_at=isoformat(at(at_seconds)),
     )
 
 
-def expected_after_finish(stored: Job, finishing: Job) -> Job:
+def expected_after_finish(stored: Job, finishing: FinalState) -> Job:
     """What the port promises `get` returns once `finish(finishing)` applied to `stored`."""
-    assert finishing.completed_at is not None
     return replace(
         stored,
         status=finishing.status,
@@ -117,9 +115,9 @@ def expected_after_finish(stored: Job, finishing: Job) -> Job:
 
 
 def finish(
-    repo: JobRepository, job: Job, token: str = "lease-1", *, until: float = LEASE_SECONDS
+    repo: JobRepository, final: FinalState, token: str = "lease-1", *, until: float = LEASE_SECONDS
 ) -> FinishResult:
-    return repo.finish(job, lease_token=token, lease_until=at(until))
+    return repo.finish(final, lease_token=token, lease_until=at(until))
 
 
 def stored(repo: JobRepository, job_id: str) -> Job:
@@ -162,7 +160,11 @@ def test_create_then_get_round_trips_every_field_of_a_new_job(jobs: JobsUnderTes
 def test_create_stores_a_new_job_not_later_state_passed_along(jobs: JobsUnderTest) -> None:
     new = a_new_job()
     later = replace(
-        finished(new, request_id="request-1"),
+        new,
+        status=JobStatus.COMPLETED,
+        request_id="request-1",
+        result=inline_result(),
+        completed_at=isoformat(at(60)),
         submitted_at=isoformat(at(1)),
         submit_error_ambiguous=True,
         notified_at=isoformat(at(61)),
@@ -312,9 +314,11 @@ def test_finish_applies_while_the_job_awaits_its_result(
     assert before.awaiting_result  # the domain's rule and the write's condition state one rule
     finishing = finished(before, status=status, request_id=before.request_id)
 
-    assert finish(jobs.repo, finishing) == FinishResult(applied=True)
+    outcome = finish(jobs.repo, finishing)
 
-    assert jobs.repo.get(before.job_id) == expected_after_finish(before, finishing)
+    # Answered with the job as written: what its notification is built from, without a read.
+    assert outcome == FinishResult(applied=True, current=expected_after_finish(before, finishing))
+    assert jobs.repo.get(before.job_id) == outcome.current
 
 
 def _completed(jobs: JobsUnderTest) -> Job:
@@ -397,7 +401,7 @@ def test_a_retried_finish_with_the_same_lease_token_reports_applied(jobs: JobsUn
     after = stored(jobs.repo, before.job_id)
 
     # The same write again, as a retry whose first answer was lost would send it.
-    assert finish(jobs.repo, finishing, "token-1") == FinishResult(applied=True)
+    assert finish(jobs.repo, finishing, "token-1") == FinishResult(applied=True, current=after)
     # Another delivery's write (another token) is refused and sees the stored job.
     assert finish(jobs.repo, finishing, "token-2") == FinishResult(applied=False, current=after)
     assert jobs.repo.get(before.job_id) == after
@@ -408,15 +412,15 @@ def test_finish_of_a_missing_job_is_not_applied(jobs: JobsUnderTest) -> None:
     assert jobs.repo.get(a_new_job().job_id) is None
 
 
-def test_finish_needs_a_completion_time_and_a_result_unless_failed(jobs: JobsUnderTest) -> None:
-    before = submitted(jobs.repo)
+def test_a_final_state_is_completed_with_a_result_or_failed() -> None:
+    job = a_new_job()
 
-    with pytest.raises(ValueError, match="completion time"):
-        finish(jobs.repo, replace(finished(before), result=None))
-    with pytest.raises(ValueError, match="completion time"):
-        finish(jobs.repo, replace(finished(before), completed_at=None))
-
-    assert jobs.repo.get(before.job_id) == before
+    with pytest.raises(ValueError, match="completed with a result, or failed"):
+        replace(finished(job), result=None)
+    for status in (JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.DELETED):
+        with pytest.raises(ValueError, match="completed with a result, or failed"):
+            finished(job, status=status)
+    assert finished(job, status=JobStatus.FAILED).status is JobStatus.FAILED
 
 
 @pytest.mark.parametrize("storage", ["inline", "s3"])

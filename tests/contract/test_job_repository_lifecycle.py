@@ -21,7 +21,7 @@ import pytest
 
 from functions.core.adapters.dynamodb import DynamoJobRepository
 from functions.core.adapters.memory import InMemoryJobRepository
-from functions.core.jobs import Attempt, Delivery, Job, JobError, JobStatus, isoformat, new_job
+from functions.core.jobs import Attempt, Delivery, FinalState, Job, JobError, JobStatus, isoformat, new_job
 from functions.core.ports import InvalidCursor, JobRepository
 from local.aws_resources import create_jobs_table
 from tests.contract.conftest import (
@@ -107,17 +107,16 @@ def processing(repo: JobRepository, request_id: str = "request-1", *, due: datet
     return stored(repo, job.job_id)
 
 
-def given_up(job: Job, *, seconds: float = 1800, ambiguous: bool = True) -> Job:
-    """`job` as the reconciler fails it: no result, an error, ambiguous (a late result may come)."""
-    return replace(
-        job,
+def given_up(job: Job, *, seconds: float = 1800, ambiguous: bool = True) -> FinalState:
+    """`job`'s final state as the reconciler writes it: no result, an error, ambiguous (a late
+    result may come)."""
+    return FinalState(
+        job_id=job.job_id,
         status=JobStatus.FAILED,
+        completed_at=isoformat(at(seconds)),
+        request_id=job.request_id,
         error=GIVE_UP,
         submit_error_ambiguous=ambiguous,
-        completed_at=isoformat(at(seconds)),
-        updated_at=isoformat(at(seconds)),
-        result=None,
-        summary=None,
     )
 
 

@@ -24,6 +24,11 @@ def full(assembly: Assembly) -> Synthesized:
     return assembly.stacks["full"]
 
 
+@pytest.fixture(scope="session")
+def snapstart(assembly: Assembly) -> Synthesized:
+    return assembly.stacks["snapstart"]
+
+
 @pytest.fixture(scope="session", params=["default", "full"])
 def each(request: pytest.FixtureRequest, assembly: Assembly) -> Synthesized:
     """Each configuration in turn, for properties that must hold in both."""

@@ -1,10 +1,12 @@
-"""The app synthesized for the tests, in two configurations (the fixtures are in conftest.py).
+"""The app synthesized for the tests, in three configurations (the fixtures are in conftest.py).
 
 - `default`: no context at all, what `make deploy` builds on a first try.
 - `full`: every option switched on (subscriptions with filter policies, alarm topic, tracing,
   reserved concurrency, an existing Deepgram secret by name, deletion protection).
+- `snapstart`: the defaults with SnapStart on every function that may have it (`snapStart=all`):
+  versions and aliases change what invokes what, so it has its own stack (tests/infra/test_snapstart.py).
 
-Both stacks live in one app with cdk-nag enabled, synthesized once into a temporary cloud
+The stacks live in one app with cdk-nag enabled, synthesized once into a temporary cloud
 assembly without bundling (`aws:cdk:bundling-stacks: []`); tests read the templates from there.
 The cdk.json feature flags are applied, so the templates are the ones `cdk synth` produces.
 """
@@ -57,6 +59,9 @@ FULL_CONTEXT: Mapping[str, str] = {
 }
 """Command-line style (string) values for every option; see infra/config.py."""
 
+SNAPSTART_CONTEXT: Mapping[str, str] = {"stackName": "SnapStart", "snapStart": "all"}
+"""The defaults, with SnapStart on every function that may have it."""
+
 
 def cdk_json_context() -> dict[str, Any]:
     """The feature flags of cdk.json, which the CDK CLI would pass to the app."""
@@ -106,9 +111,13 @@ def synthesize_alone(settings: Settings, outdir: Path) -> dict[str, Any]:
 
 
 def synthesize(outdir: Path) -> Assembly:
-    """Both configurations in one app with cdk-nag, synthesized without bundling into `outdir`."""
+    """Every configuration in one app with cdk-nag, synthesized without bundling into `outdir`."""
     app = cdk.App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []}, outdir=str(outdir))
-    configurations = {"default": Settings(), "full": Settings.from_context(FULL_CONTEXT.get)}
+    configurations = {
+        "default": Settings(),
+        "full": Settings.from_context(FULL_CONTEXT.get),
+        "snapstart": Settings.from_context(SNAPSTART_CONTEXT.get),
+    }
     stacks = {
         name: TranscriptionStack(app, settings.stack_name, settings=settings)
         for name, settings in configurations.items()

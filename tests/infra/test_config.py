@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from functions.core.contract import DgTokenMode
+from functions.core.contract import DgTokenMode, Services
 from functions.core.settings import (
     CALLBACK_METHOD,
     DEEPGRAM_API_KEY_ID,
@@ -17,6 +17,7 @@ from functions.core.settings import (
 from infra.config import (
     LOG_RETENTION_DAYS,
     README,
+    SNAP_START_SERVICES,
     ConfigError,
     Settings,
     Subscription,
@@ -154,3 +155,21 @@ def test_the_readme_tables_are_generated_from_the_declarations() -> None:
 
 def test_log_retention_values_match_cloudwatch_logs() -> None:
     assert set(LOG_RETENTION_DAYS) == set(RETENTION_PERIODS)
+
+
+def test_snap_start_names_functions_or_all_and_is_off_by_default() -> None:
+    assert Settings().snap_start == ()
+    assert not any(Settings().snap_start_for(service) for service in SNAP_START_SERVICES)
+    chosen = settings(snapStart="submit,callback")
+    assert [s for s in SNAP_START_SERVICES if chosen.snap_start_for(s)] == ["submit", "callback"]
+    assert settings(snapStart=["submit", "callback"]) == chosen  # cdk.json: a JSON list
+    every = settings(snapStart="all")
+    assert all(every.snap_start_for(service) for service in SNAP_START_SERVICES)
+    assert not every.snap_start_for(Services.RECONCILER)
+    assert not every.snap_start_for(Services.FINISHER)
+
+
+@pytest.mark.parametrize("value", ["reconciler", "submit,finisher", "Submit"])
+def test_snap_start_refuses_functions_nobody_waits_on_and_unknown_names(value: str) -> None:
+    with pytest.raises(ConfigError, match="snapStart must name functions among submit, status, manage"):
+        settings(snapStart=value)

@@ -16,7 +16,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from functions.core.adapters.memory import (
     InMemorySecrets,
 )
 from functions.core.deadline import API_GATEWAY_TIMEOUT_SECONDS, SAFETY_MARGIN_SECONDS, Deadline
-from functions.core.jobs import Job, JobError, JobStatus, isoformat, new_job
+from functions.core.jobs import FinalState, Job, JobError, JobStatus, isoformat, new_job
 from functions.core.ports import AudioUpload, AudioUrl, DeepgramCall, Transcriber
 from functions.status.logic import JobDescription, StatusConfig, StatusService
 from functions.submit.logic import SubmitService
@@ -248,13 +248,14 @@ class Statuses:
                 encoded.stored.s3_key, encoded.object_data, content_encoding=encoded.stored.content_encoding
             )
         now = self.clock()
-        finished = replace(
-            job,
+        finished = FinalState(
+            job_id=job.job_id,
             status=status,
+            completed_at=isoformat(now),
+            request_id=job.request_id,
             result=encoded.stored,
             error=error,
             summary=summary,
-            completed_at=isoformat(now),
         )
         outcome = self.jobs.finish(
             finished, lease_token=uuid.uuid4().hex, lease_until=now + timedelta(minutes=5)

@@ -230,7 +230,6 @@ FAULTS = st.one_of(
     st.tuples(
         st.sampled_from(
             [
-                ("jobs", "get"),
                 ("jobs", "finish"),
                 ("jobs", "claim_notification"),
                 ("jobs", "mark_notified"),

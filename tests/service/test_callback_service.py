@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from functions.callback.logic import CallbackResult
 from functions.core.adapters.memory import Faults, InMemoryJobRepository, InMemoryPublisher
 from functions.core.callback_auth import callback_secret
 from functions.core.contract import CallbackTiming, DgTokenMode
-from functions.core.jobs import Job, JobError, JobStatus, isoformat
+from functions.core.jobs import FinalState, JobError, JobStatus, isoformat
 from functions.core.notifications import OutgoingNotification
 from functions.core.ports import FinishResult
 from local.deepgram_emulator.payloads import compact_json
@@ -218,9 +217,9 @@ def test_ten_deliveries_of_the_same_result_store_once_and_notify_once(callbacks:
     assert callbacks.stored_body(job) == callbacks.as_stored(job, body)
 
 
-class ReadersLineUp(InMemoryJobRepository):
-    """Once armed, holds the first `parties` reads until all of them have read: every delivery then
-    sees the job awaiting before any writes, and only the conditional write can decide."""
+class WritersLineUp(InMemoryJobRepository):
+    """Once armed, holds the first `parties` finishing writes until all of them are ready: every
+    delivery has stored its body and built its final state, and only the conditional write decides."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -231,24 +230,24 @@ class ReadersLineUp(InMemoryJobRepository):
     def arm(self, parties: int) -> None:
         self._line_up, self._to_hold = threading.Barrier(parties, timeout=10), parties
 
-    def get(self, job_id: str) -> Job | None:
-        found = super().get(job_id)
+    def finish(self, final: FinalState, *, lease_token: str, lease_until: Any) -> FinishResult:
         with self._waiting:
             hold = self._to_hold > 0
             self._to_hold -= 1
         if hold and self._line_up is not None:
             self._line_up.wait()
-        return found
+        return super().finish(final, lease_token=lease_token, lease_until=lease_until)
 
 
-def test_two_deliveries_that_both_read_the_job_as_awaiting_store_once_and_notify_once() -> None:
+@pytest.mark.parametrize("size", [50 * KB, 3 * MB])
+def test_two_concurrent_deliveries_store_once_and_notify_once(size: int) -> None:
     """Meaningful on the fake: its lock serialises `finish` as DynamoDB serialises writes to one
     item, so this exercises the service's lost-race path. DynamoDB's own behaviour under
     concurrent writers is tested on DynamoDB Local (tests/dynamodb)."""
-    jobs = ReadersLineUp()
+    jobs = WritersLineUp()
     callbacks = Callbacks(jobs=jobs)
     job = callbacks.job()
-    body = callbacks.body(job, size=50 * KB)
+    body = callbacks.body(job, size=size)
     request = callbacks.request(body, credentials=(job.job_id, job.secret))
     jobs.arm(2)
     results: list[CallbackResult] = []
@@ -266,6 +265,8 @@ def test_two_deliveries_that_both_read_the_job_as_awaiting_store_once_and_notify
     assert sorted(result.outcome for result in results) == ["accepted", "duplicate"]
     assert len(callbacks.notifications()) == 1
     assert callbacks.stored_body(job) == callbacks.as_stored(job, body)
+    # The same body is the same object: the loser's upload is the winner's, and stays.
+    assert len(callbacks.s3_keys()) == (1 if size > 2 * MB else 0)
 
 
 def test_a_different_result_for_a_finished_job_is_a_conflict_and_changes_nothing(
@@ -283,33 +284,16 @@ def test_a_different_result_for_a_finished_job_is_a_conflict_and_changes_nothing
     assert len(callbacks.notifications()) == 1
 
 
-class StaleFirstRead(InMemoryJobRepository):
-    """Answers the next `get` of `stale.job_id` with `stale`: the job as it was read just before
-    another writer changed it (a read that raced a write)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stale: Job | None = None
-
-    def get(self, job_id: str) -> Job | None:
-        if self.stale is not None and self.stale.job_id == job_id:
-            stale, self.stale = self.stale, None
-            return stale
-        return super().get(job_id)
-
-
-def test_a_request_id_stored_after_the_read_is_still_enforced() -> None:
-    """The submit function may store the request_id between the callback's read and its write."""
-    jobs = StaleFirstRead()
-    callbacks = Callbacks(jobs=jobs)
+def test_a_result_of_another_request_is_refused_by_the_finishing_write_and_its_upload_deleted(
+    callbacks: Callbacks,
+) -> None:
+    """No read comes before the write: the write's condition alone enforces the request_id."""
     job = callbacks.job()
     before = callbacks.stored(job)
-    jobs.stale = replace(before, request_id=None)
     impostor = SubmittedJob(job_id=job.job_id, request_id=str(uuid.uuid4()))
 
     result = callbacks.deliver_as_deepgram(job, callbacks.body(impostor, size=3 * MB))
 
-    assert jobs.stale is None  # the delivery did read the stale job
     assert (result.status_code, result.reason) == (403, "request_mismatch")
     assert callbacks.stored(job) == before
     assert before.status is JobStatus.PROCESSING
@@ -317,19 +301,14 @@ def test_a_request_id_stored_after_the_read_is_still_enforced() -> None:
     assert callbacks.notifications() == []
 
 
-def test_the_loser_of_a_race_with_another_result_deletes_the_object_it_uploaded() -> None:
-    jobs = StaleFirstRead()
-    callbacks = Callbacks(jobs=jobs)
+def test_another_result_for_a_finished_job_deletes_the_object_it_uploaded(callbacks: Callbacks) -> None:
     job = callbacks.job()
-    awaiting = callbacks.stored(job)
     callbacks.deliver_as_deepgram(job, callbacks.body(job, size=1 * MB, seed=0))
     [winner_key] = callbacks.s3_keys()
     finished = callbacks.stored(job)
-    jobs.stale = awaiting
 
     result = callbacks.deliver_as_deepgram(job, callbacks.body(job, size=1 * MB, seed=1))
 
-    assert jobs.stale is None
     assert (result.status_code, result.reason) == (409, "already_finished")
     assert callbacks.s3_keys() == [winner_key]
     assert callbacks.stored(job) == finished
@@ -340,9 +319,9 @@ class FinishAppliedAnswerLost(InMemoryJobRepository):
     """`finish` as a client retry makes it when the first attempt was applied but its answer lost:
     the retry finds the job finished under its own lease token."""
 
-    def finish(self, job: Job, *, lease_token: str, lease_until: Any) -> FinishResult:
-        super().finish(job, lease_token=lease_token, lease_until=lease_until)
-        return super().finish(job, lease_token=lease_token, lease_until=lease_until)
+    def finish(self, final: FinalState, *, lease_token: str, lease_until: Any) -> FinishResult:
+        super().finish(final, lease_token=lease_token, lease_until=lease_until)
+        return super().finish(final, lease_token=lease_token, lease_until=lease_until)
 
 
 def test_a_finishing_write_whose_answer_was_lost_still_counts_as_won() -> None:
@@ -540,14 +519,13 @@ def _faults(callbacks: Callbacks, port: str) -> Faults:
 @pytest.mark.parametrize(
     ("port", "operation", "size", "retry_outcome"),
     [
-        ("jobs", "get", 2 * KB, "accepted"),
         ("jobs", "finish", 2 * KB, "accepted"),
         ("jobs", "finish", 5 * MB, "accepted"),
         ("blobs", "put", 5 * MB, "accepted"),
         ("publisher", "publish", 2 * KB, "duplicate"),
         ("secrets", "get", 2 * KB, "accepted"),
     ],
-    ids=["jobs.get", "jobs.finish", "jobs.finish-s3", "blobs.put", "publisher.publish", "secrets.get"],
+    ids=["jobs.finish", "jobs.finish-s3", "blobs.put", "publisher.publish", "secrets.get"],
 )
 def test_a_dependency_fault_answers_503_and_the_retry_stores_and_notifies_once(
     callbacks: Callbacks, port: str, operation: str, size: int, retry_outcome: str
@@ -571,6 +549,28 @@ def test_a_dependency_fault_answers_503_and_the_retry_stores_and_notifies_once(
     assert failed.detail.startswith(f"{dependency}: ")
     assert (retried.status_code, retried.outcome) == (200, retry_outcome)
     assert (again.status_code, again.outcome) == (200, "duplicate")
+    assert callbacks.stored_body(job) == callbacks.as_stored(job, body)
+    assert len(callbacks.notifications()) == 1
+    assert len(callbacks.s3_keys()) == (1 if size > 2 * MB else 0)
+
+
+@pytest.mark.parametrize("size", [2 * KB, 5 * MB])
+def test_a_delivery_finishes_the_job_without_reading_it_first(callbacks: Callbacks, size: int) -> None:
+    """One conditional write, answered with the job as written: no read before it (a round trip
+    fewer on every callback), for a duplicate, a conflict and another request's result either."""
+    job = callbacks.job()
+    body = callbacks.body(job, size=size)
+    callbacks.jobs.faults.fail("get", times=None)
+
+    accepted = callbacks.deliver_as_deepgram(job, body)
+    duplicate = callbacks.deliver_as_deepgram(job, body)
+    conflict = callbacks.deliver_as_deepgram(job, callbacks.body(job, size=size, seed=7))
+
+    assert (accepted.status_code, accepted.outcome, accepted.published) == (200, "accepted", True)
+    assert (duplicate.status_code, duplicate.outcome) == (200, "duplicate")
+    assert (conflict.status_code, conflict.reason) == (409, "already_finished")
+    assert callbacks.jobs.faults.injected == []
+    callbacks.jobs.faults.stop("get")
     assert callbacks.stored_body(job) == callbacks.as_stored(job, body)
     assert len(callbacks.notifications()) == 1
     assert len(callbacks.s3_keys()) == (1 if size > 2 * MB else 0)

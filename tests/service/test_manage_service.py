@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 from functions.core import result_storage
 from functions.core.adapters.memory import InMemoryJobRepository, InMemoryPublisher
 from functions.core.contract import Notification
-from functions.core.jobs import Job, JobError, JobStatus, isoformat, new_job
+from functions.core.jobs import FinalState, Job, JobError, JobStatus, isoformat, new_job
 from functions.core.notifier import Notifier
 from functions.core.ports import DependencyError, FinishResult
 from functions.manage.logic import (
@@ -305,8 +305,11 @@ def test_a_result_stored_while_deleting_is_deleted_too(world: World) -> None:
         world.blobs.put(encoded.stored.s3_key, encoded.object_data, content_encoding="identity")
         stored_key.append(encoded.stored.s3_key)
         now = world.clock() + timedelta(milliseconds=1)
-        finished = replace(
-            current, status=JobStatus.COMPLETED, result=encoded.stored, completed_at=isoformat(now)
+        finished = FinalState(
+            job_id=current.job_id,
+            status=JobStatus.COMPLETED,
+            result=encoded.stored,
+            completed_at=isoformat(now),
         )
         assert world.jobs.finish(
             finished, lease_token="callback", lease_until=now + timedelta(seconds=20)

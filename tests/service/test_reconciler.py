@@ -11,7 +11,7 @@ import io
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from functions.core.adapters.memory import (
 from functions.core.contract import Metrics, Notification
 from functions.core.jobs import (
     Delivery,
+    FinalState,
     Job,
     JobError,
     JobStatus,
@@ -553,10 +554,10 @@ def test_a_run_as_of_an_earlier_moment_runs_on_the_clock(reconciler: Reconciler)
     assert reconciler.stored(job.job_id).completed_at == isoformat(reconciler.clock())
 
 
-def _completed(job: Job, *, at: datetime) -> Job:
-    """`job` as a callback finishes it (a result stored inline)."""
-    return replace(
-        job,
+def _completed(job: Job, *, at: datetime) -> FinalState:
+    """`job`'s final state as a callback writes it (a result stored inline)."""
+    return FinalState(
+        job_id=job.job_id,
         status=JobStatus.COMPLETED,
         result=StoredResult(
             storage="inline", size_bytes=2, sha256="0" * 64, content_encoding="identity", inline_data=b"{}"

@@ -290,7 +290,7 @@ def test_a_rejected_callback_is_counted_with_its_reason(
 @pytest.mark.parametrize(
     ("fault", "logged_error"),
     [
-        (("dynamodb", "GetItem"), "DynamoDB: InternalServerError"),
+        (("dynamodb", "UpdateItem"), "DynamoDB: InternalServerError"),
         (("secretsmanager", "GetSecretValue"), "Secrets Manager: cannot read secret"),
     ],
     ids=["dynamodb", "secretsmanager"],

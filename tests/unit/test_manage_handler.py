@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from functions.core import result_storage
-from functions.core.jobs import JobStatus, isoformat, new_job, utc_now
+from functions.core.jobs import FinalState, JobStatus, isoformat, new_job, utc_now
 from functions.manage import handler as manage_handler
 from functions.manage import wiring as manage_wiring
 from local.aws_resources import receive_notifications
@@ -107,8 +106,8 @@ def s3_completed_job(stack: Stack) -> tuple[str, str, str]:
     assert encoded.stored.s3_key is not None
     s3.put_object(Bucket=bucket, Key=encoded.stored.s3_key, Body=encoded.object_data)
     current = stored_job(stack, job_id)
-    finished = replace(
-        current, status=JobStatus.COMPLETED, result=encoded.stored, completed_at=isoformat(now)
+    finished = FinalState(
+        job_id=current.job_id, status=JobStatus.COMPLETED, result=encoded.stored, completed_at=isoformat(now)
     )
     assert jobs.finish(finished, lease_token="t", lease_until=now + timedelta(seconds=20)).applied
     jobs.mark_notified(job_id, "m-1", now)

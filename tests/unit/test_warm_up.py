@@ -6,6 +6,7 @@ import gc
 
 import pytest
 
+from functions.core import snapstart
 from functions.core.adapters.aws import warm_up_in_lambda
 
 
@@ -31,3 +32,25 @@ def test_in_lambda_the_factory_runs_at_init_and_what_it_made_is_frozen(
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_in_lambda_the_snapstart_hooks_are_registered_before_the_factory_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Registered during init (SnapStart takes its snapshot after it); a no-op without the runtime's
+    `snapshot_restore_py`, which `tests/unit/test_snapstart.py` covers."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "callback")
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.14")
+    order: list[str] = []
+
+    def install() -> bool:
+        order.append("hooks")
+        return True
+
+    monkeypatch.setattr(snapstart, "install", install)
+    try:
+        warm_up_in_lambda(lambda: order.append("factory"))
+    finally:
+        gc.unfreeze()
+
+    assert order == ["hooks", "factory"]

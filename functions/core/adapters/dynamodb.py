@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from functions.core.adapters import job_item as item
 from functions.core.adapters.aws import dependency, dependency_error, error_code
 from functions.core.contract import JobsTable
-from functions.core.jobs import Attempt, Delivery, Job, JobError, JobStatus, isoformat
+from functions.core.jobs import Attempt, Delivery, FinalState, Job, JobError, JobStatus, isoformat
 from functions.core.ports import FinishResult, InvalidCursor, JobPage
 
 _PLACEHOLDER = re.compile(r"[:#][A-Za-z0-9_]+")
@@ -109,12 +109,10 @@ class DynamoJobRepository:
             },
         )
 
-    def finish(self, job: Job, *, lease_token: str, lease_until: datetime) -> FinishResult:
+    def finish(self, final: FinalState, *, lease_token: str, lease_until: datetime) -> FinishResult:
         """See `JobRepository.finish`. A job without a result is a failure the reconciler gave up
-        on; `job.submit_error_ambiguous` then says whether a late result may still complete it."""
-        result = job.result
-        if job.completed_at is None or (result is None and job.status is not JobStatus.FAILED):
-            raise ValueError("a finished job has a completion time, and a result unless it failed")
+        on; `final.submit_error_ambiguous` then says whether a late result may still complete it."""
+        result = final.result
         condition, values = item.awaiting_result_condition()
         sets = [
             f"#{item.STATUS} = :status",
@@ -129,22 +127,22 @@ class DynamoJobRepository:
         # A new final state is owed its own notification.
         removes = [item.NOTIFIED_AT, item.NOTIFICATION_MESSAGE_ID]
         values |= {
-            ":status": job.status.value,
-            ":at": job.completed_at,
-            ":ambiguous": job.submit_error_ambiguous,
+            ":status": final.status.value,
+            ":at": final.completed_at,
+            ":ambiguous": final.submit_error_ambiguous,
             ":token": lease_token,
             ":until": int(lease_until.timestamp()),
-            ":attention": item.attention(item.NOTIFY, job.job_id),
+            ":attention": item.attention(item.NOTIFY, final.job_id),
         }
-        if job.request_id:
+        if final.request_id:
             sets.append(f"{item.REQUEST_ID} = if_not_exists({item.REQUEST_ID}, :request_id)")
-            values[":request_id"] = job.request_id
+            values[":request_id"] = final.request_id
             condition += " AND " + item.request_condition()
         optional = {
             f"#{item.RESULT}": item.result_map(result) if result else None,
             item.RESULT_DATA: result.inline_data if result else None,
-            f"#{item.SUMMARY}": item.summary_json(job.summary),
-            f"#{item.ERROR}": job.error.as_dict() if job.error else None,
+            f"#{item.SUMMARY}": item.summary_json(final.summary),
+            f"#{item.ERROR}": final.error.as_dict() if final.error else None,
         }
         for attribute, value in optional.items():
             if value is None:
@@ -154,7 +152,7 @@ class DynamoJobRepository:
                 sets.append(f"{attribute} = {placeholder}")
                 values[placeholder] = value
         expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
-        return self._write_under_lease(job.job_id, expression, condition, values, lease_token)
+        return self._write_under_lease(final.job_id, expression, condition, values, lease_token)
 
     def record_resubmission(
         self,
@@ -337,16 +335,17 @@ class DynamoJobRepository:
     def _write_under_lease(
         self, job_id: str, expression: str, condition: str, values: dict[str, Any], lease_token: str
     ) -> FinishResult:
+        """One conditional write that takes the notification lease, answered with the job as
+        written (`ALL_NEW`) or, when the condition fails, as found (`ALL_OLD`): never a read."""
         try:
-            self._update(job_id, expression, condition, values, return_old_on_failure=True)
+            written = self._update_returning_new(job_id, expression, condition, values)
         except _ConditionFailed as failed:
             if failed.old_item is None:
                 return FinishResult(applied=False, current=None)
             # A retry of a write whose reply was lost finds its own lease token: the write is ours.
-            if item.lease_token(failed.old_item) == lease_token:
-                return FinishResult(applied=True)
-            return FinishResult(applied=False, current=item.to_job(failed.old_item))
-        return FinishResult(applied=True)
+            applied = item.lease_token(failed.old_item) == lease_token
+            return FinishResult(applied=applied, current=item.to_job(failed.old_item))
+        return FinishResult(applied=True, current=item.to_job(written))
 
     def _update(
         self,
@@ -361,6 +360,22 @@ class DynamoJobRepository:
 
         With `return_old_on_failure`, a failed condition raises `_ConditionFailed` carrying the
         item as it was (None: no such item) instead, at no extra round trip."""
+        request = self._update_request(job_id, update, condition, values, return_old_on_failure)
+        return self._send_update(request, return_old_on_failure) is not None
+
+    def _update_returning_new(
+        self, job_id: str, update: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`_update` with `return_old_on_failure`, answered with the item as written (`ALL_NEW`)."""
+        request = self._update_request(job_id, update, condition, values, True)
+        request["ReturnValues"] = "ALL_NEW"
+        written = self._send_update(request, True)
+        assert written is not None  # a failed condition raised `_ConditionFailed`
+        return written
+
+    def _update_request(
+        self, job_id: str, update: str, condition: str, values: dict[str, Any], return_old_on_failure: bool
+    ) -> dict[str, Any]:
         placeholders = set(_PLACEHOLDER.findall(update + " " + condition))
         request: dict[str, Any] = {
             "TableName": self._table,
@@ -376,17 +391,22 @@ class DynamoJobRepository:
             request["ExpressionAttributeNames"] = names
         if return_old_on_failure:
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return request
+
+    def _send_update(self, request: dict[str, Any], return_old_on_failure: bool) -> dict[str, Any] | None:
+        """The returned attributes (empty unless asked for); None when the condition failed."""
         try:
-            self._client.update_item(**request)
+            response = self._client.update_item(**request)
         except ClientError as failure:
             if error_code(failure) != "ConditionalCheckFailedException":
                 raise dependency_error("DynamoDB", failure) from failure
             if return_old_on_failure:
                 raise _ConditionFailed(failure.response.get("Item")) from None
-            return False
+            return None
         except BotoCoreError as failure:
             raise dependency_error("DynamoDB", failure) from failure
-        return True
+        attributes: dict[str, Any] = response.get("Attributes", {})
+        return attributes
 
 
 def _month(moment: datetime) -> str:

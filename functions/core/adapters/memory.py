@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from functions.core.jobs import Attempt, Delivery, Job, JobError, JobStatus, isoformat
+from functions.core.jobs import Attempt, Delivery, FinalState, Job, JobError, JobStatus, isoformat
 from functions.core.notifications import OutgoingNotification
 from functions.core.ports import (
     DeepgramCall,
@@ -144,33 +144,31 @@ class InMemoryJobRepository:
                 )
                 record.attention, record.due_at = "notify", int(at.timestamp())
 
-    def finish(self, job: Job, *, lease_token: str, lease_until: datetime) -> FinishResult:
+    def finish(self, final: FinalState, *, lease_token: str, lease_until: datetime) -> FinishResult:
         self.faults.check("finish")
-        if job.completed_at is None or (job.result is None and job.status is not JobStatus.FAILED):
-            raise ValueError("a finished job has a completion time, and a result unless it failed")
         with self._lock:
-            record = self._records.get(job.job_id)
+            record = self._records.get(final.job_id)
             if record is None:
                 return FinishResult(applied=False, current=None)
             stored = record.job
-            same_request = job.request_id is None or stored.accepts_request(job.request_id)
+            same_request = final.request_id is None or stored.accepts_request(final.request_id)
             if not (stored.awaiting_result and same_request):
                 return self._lost(record, lease_token)
             record.job = replace(
                 stored,
-                status=job.status,
-                result=job.result,
-                summary=copy.deepcopy(job.summary),
-                error=job.error,
-                request_id=stored.request_id or job.request_id,
-                updated_at=job.completed_at,
-                completed_at=job.completed_at,
-                submit_error_ambiguous=job.submit_error_ambiguous,
+                status=final.status,
+                result=final.result,
+                summary=copy.deepcopy(final.summary),
+                error=final.error,
+                request_id=stored.request_id or final.request_id,
+                updated_at=final.completed_at,
+                completed_at=final.completed_at,
+                submit_error_ambiguous=final.submit_error_ambiguous,
                 notified_at=None,
             )
             self._lease(record, lease_token, lease_until)
             record.message_id = None
-            return FinishResult(applied=True)
+            return FinishResult(applied=True, current=self._view(record))
 
     def record_resubmission(
         self,
@@ -229,7 +227,7 @@ class InMemoryJobRepository:
             )
             self._lease(record, lease_token, lease_until)
             record.message_id = None
-            return FinishResult(applied=True)
+            return FinishResult(applied=True, current=self._view(record))
 
     def claim_notification(self, job_id: str, lease_token: str, *, now: datetime, until: datetime) -> bool:
         self.faults.check("claim_notification")
@@ -320,9 +318,8 @@ class InMemoryJobRepository:
         record.attention, record.due_at = "notify", record.lease_until
 
     def _lost(self, record: _Record, lease_token: str) -> FinishResult:
-        if record.lease_token == lease_token:  # the same write again: it was ours
-            return FinishResult(applied=True)
-        return FinishResult(applied=False, current=self._view(record))
+        # The same write again (its reply was lost) finds its own lease: it was ours.
+        return FinishResult(applied=record.lease_token == lease_token, current=self._view(record))
 
     @staticmethod
     def _view(record: _Record) -> Job:
