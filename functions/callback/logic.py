@@ -30,6 +30,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -66,9 +67,10 @@ _LONG_EXPONENT = b"e000"
 _DIGIT, _EXPONENT_MARK = ord("0"), ord("e")
 _NUMBER_BYTES = frozenset(b"0.-")
 _BEFORE_NUMBER = frozenset(b":,[ \t\r\n")
-FLOAT_OVERFLOW_DIGITS = 309
-"""A float literal with this many digits in a row may exceed a double without any exponent (the
-largest double is about 1.8e308, 309 digits)."""
+FLOAT_OVERFLOW_DIGITS = 210
+"""A run of this many digits may be a number no double holds even with a one- or two-digit
+exponent (`9...9e99` with 210 nines is 9.9e308; the largest double is about 1.8e308). Three-digit
+exponents are found apart, so a shorter run with a short exponent always fits."""
 EXPONENT_MATCHES_CHECKED = 64
 """Past this many `3e123`-like places, and one more per KB of body (the UUIDs of a diarized
 result's utterances have about one per 50 KB), take the slow path rather than look at each: a
@@ -256,9 +258,12 @@ class CallbackService:
     ) -> CallbackResult:
         """The conditional write failed: `current` is the job as another writer left it (None: no
         such job). The body uploaded for this write goes, unless it is the object the job keeps
-        (a repeated delivery of a large body writes the same key)."""
+        (a repeated delivery of a large body writes the same key). That clean-up is best effort:
+        its failure must not turn the answer into a 503 (Deepgram would retry, upload and fail
+        again), and the bucket's lifecycle rule removes what it leaves."""
         if s3_key and (current is None or current.result is None or current.result.s3_key != s3_key):
-            self._blobs.delete(s3_key)
+            with suppress(DependencyError):
+                self._blobs.delete(s3_key)
         if current is None:
             raise Rejection(404, "unknown_job", "no such job", **context)
         _check_request(current, outcome, context)
@@ -470,8 +475,9 @@ def parse_body(body: bytes) -> ParsedBody | None:
 def _may_overflow(body: bytes) -> bool:
     """Whether the body may hold a number no float holds: a positive exponent of three digits or
     more (`1e400`, `1E+0400`) where a number can stand (after `:`, `,`, `[` or a space), or a run
-    of `FLOAT_OVERFLOW_DIGITS` digits (`1000...0.5`). A false positive (`"x: 1e123"` in a string)
-    only costs the slow path; hex ids (`"3e123..."`) are told apart by what precedes them.
+    of `FLOAT_OVERFLOW_DIGITS` digits (`1000...0.5`, `1000...0e99`). A false positive
+    (`"x: 1e123"` in a string) only costs the slow path; hex ids (`"3e123..."`) are told apart by
+    what precedes them.
 
     One `bytes.translate` and two `bytes.find` over the body (about 2 ns a byte here): a regex for
     the same (`[eE]\\+?[0-9]{3}`) stops at every `e` of the transcript's words: 54 ms on 5 MB."""

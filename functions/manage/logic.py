@@ -15,6 +15,7 @@ notification and the reconciler publishes it later, so the client still gets its
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,6 +113,7 @@ class ManageService:
             outcome = self._jobs.delete(job, at=now, lease_token=lease_token, lease_until=lease_until)
             if outcome.applied and outcome.current is not None:
                 tombstone = outcome.current  # the job as the write left it
+                self._delete_late_copies(job)
                 notified = self._publish(tombstone, lease_token)
                 return Deletion(public_view(tombstone), notified=notified, objects_deleted=objects_deleted)
             if outcome.current is None:  # gone meanwhile (DynamoDB's TTL)
@@ -127,6 +129,17 @@ class ManageService:
             raise JobNotFinished(job)
         message_id = self._notifier.redeliver(job)
         return Redelivery(job_id=job.job_id, message_id=message_id, event_type=EVENT_TYPES[job.status])
+
+    def _delete_late_copies(self, job: Job) -> None:
+        """Delete the job's objects once more, now that the tombstone stands: a repeated delivery
+        of its result may have uploaded the same object again (the callback uploads a large body
+        before its finishing write, which then finds the job finished and keeps what the job
+        holds) between the first deletion and the tombstone. Any delivery after the tombstone finds
+        no result and deletes its own upload. Best effort: the bucket's lifecycle rule removes
+        what a failure here leaves."""
+        for key in stored_objects(job):
+            with suppress(DependencyError):
+                self._blobs.delete(key)
 
     def _read(self, job_id: str) -> Job:
         job = self._jobs.get(job_id) if is_valid_job_id(job_id) else None

@@ -315,6 +315,21 @@ def test_another_result_for_a_finished_job_deletes_the_object_it_uploaded(callba
     assert len(callbacks.notifications()) == 1
 
 
+def test_a_failed_clean_up_of_a_refused_upload_does_not_change_the_answer(callbacks: Callbacks) -> None:
+    """A 503 would make Deepgram retry, upload and fail again; the bucket's lifecycle rule removes
+    the orphan."""
+    job = callbacks.job()
+    callbacks.deliver_as_deepgram(job, callbacks.body(job, size=1 * MB, seed=0))
+    callbacks.blobs.faults.fail("delete")
+
+    result = callbacks.deliver_as_deepgram(job, callbacks.body(job, size=1 * MB, seed=1))
+
+    assert (result.status_code, result.reason) == (409, "already_finished")
+    assert callbacks.blobs.faults.injected == ["delete"]
+    assert len(callbacks.s3_keys()) == 2  # the winner's, and the orphan
+    assert len(callbacks.notifications()) == 1
+
+
 class FinishAppliedAnswerLost(InMemoryJobRepository):
     """`finish` as a client retry makes it when the first attempt was applied but its answer lost:
     the retry finds the job finished under its own lease token."""

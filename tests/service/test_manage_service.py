@@ -153,6 +153,28 @@ def test_deleting_a_job_with_an_inline_result_leaves_a_tombstone_and_publishes_d
     assert world.jobs.lease_of(job.job_id) == (None, None)  # published and recorded
 
 
+def test_a_result_uploaded_again_before_the_tombstone_is_deleted_after_it(world: World) -> None:
+    """A repeated delivery of a large result uploads its object again before its finishing write
+    (which then finds the job finished and keeps the object): landing between the deletion of the
+    objects and the tombstone, it would outlive the job; it is deleted once the tombstone stands."""
+    job = world.finished(incompressible_body(S3_BODY_BYTES))
+    result = job.result
+    assert result is not None
+    assert result.s3_key is not None
+    key, data = result.s3_key, world.blobs.get(result.s3_key)
+
+    def delivered_again(_job_id: str) -> None:
+        world.blobs.put(key, data, content_encoding=result.content_encoding)
+
+    world.racing.races, world.racing.change = 1, delivered_again
+
+    world.manage.delete(job.job_id)
+
+    assert world.racing.delete_calls == 1  # the tombstone went in at once
+    assert world.blobs.objects == {}
+    assert world.stored(job.job_id).status is JobStatus.DELETED
+
+
 def test_deleting_a_job_with_an_s3_result_deletes_the_object(world: World) -> None:
     other = world.finished(incompressible_body(S3_BODY_BYTES))
     job = world.finished(incompressible_body(S3_BODY_BYTES))
@@ -390,7 +412,8 @@ def test_a_deleted_job_reads_as_deleted_without_its_result(world: World) -> None
     assert {"result", "result_url", "result_size_bytes", "result_sha256", "summary"}.isdisjoint(view)
 
 
-def test_a_callback_for_a_deleted_job_is_acknowledged_and_discarded(callbacks: Callbacks) -> None:
+@pytest.mark.parametrize("size", [100 * 1024, 3 * 1024 * 1024], ids=["inline", "s3"])
+def test_a_callback_for_a_deleted_job_is_acknowledged_and_discarded(callbacks: Callbacks, size: int) -> None:
     job = callbacks.job()
     manage = ManageService(
         jobs=callbacks.jobs,
@@ -401,7 +424,7 @@ def test_a_callback_for_a_deleted_job_is_acknowledged_and_discarded(callbacks: C
     manage.delete(job.job_id)
     callbacks.clock.advance(5)
 
-    result = callbacks.deliver_as_deepgram(job, callbacks.body(job, size=100 * 1024))
+    result = callbacks.deliver_as_deepgram(job, callbacks.body(job, size=size))
 
     assert result.outcome == "discarded"
     assert result.status_code == 200

@@ -18,17 +18,22 @@ OVERFLOWING = {
     "signed exponent": b'{"a": -1E+400}',
     "exponent with zeros": b'{"a":0.5E+0999}',
     "in an array after a newline": b'{"a":[1,\n 9e999]}',
-    "long mantissa, no exponent": b'{"a":' + b"9" * FLOAT_OVERFLOW_DIGITS + b".5}",
+    "long mantissa, two-digit exponent": b'{"a":' + b"9" * FLOAT_OVERFLOW_DIGITS + b"e99}",
+    "300 digits and e10": b'{"a":1' + b"0" * 299 + b"e10}",
+    "a decimal point in the middle": b'{"a":1' + b"0" * 250 + b"." + b"0" * 250 + b"e60}",
+    "negative, after a tab": b'{"a":\n\t-1' + b"0" * 300 + b"e+10}",
+    "long mantissa, no exponent": b'{"a":' + b"9" * 400 + b".5}",
 }
 CHECKED_AND_FINE = {
     "largest exponent": b'{"a":1.7e308}',
-    "long mantissa that fits": b'{"a":' + b"1" * FLOAT_OVERFLOW_DIGITS + b".5}",
+    "long mantissa that fits": b'{"a":' + b"1" * FLOAT_OVERFLOW_DIGITS + b".5e98}",
     "long integer": b'{"a":' + b"1" * FLOAT_OVERFLOW_DIGITS + b"}",
 }
 FINE = {
     "negative exponent": b'{"a":1e-400}',
     "hex id with e and digits": b'{"request_id":"3e123f0e999","b":1.5e10}',
     "exponent-like text": b'{"a":"bee123","b":"1e999"}',
+    "the longest run that always fits": b'{"a":' + b"9" * (FLOAT_OVERFLOW_DIGITS - 1) + b"e99}",
 }
 
 
