@@ -57,13 +57,10 @@ from benchmarks.report import BenchmarkError, BenchmarkResult, summary_row
 from benchmarks.stats import Summary, paired_ratio, summarize
 from benchmarks.stub import LatencyModel, ZeroLatencyAws, answer_get_item
 from functions.callback import handler as handler_module
-from functions.callback.logic import CallbackConfig, CallbackService
+from functions.callback import wiring as callback_wiring
+from functions.callback.logic import CallbackService
 from functions.core import result_storage
-from functions.core.adapters.aws import LazyClient, client
-from functions.core.adapters.dynamodb import DynamoJobRepository
-from functions.core.adapters.s3 import S3ResultBlobStore
-from functions.core.adapters.secrets import CachedSecrets
-from functions.core.adapters.sns import SnsNotificationPublisher
+from functions.core.adapters.aws import client
 from functions.core.contract import Env
 from functions.core.jobs import utc_now
 from functions.core.ports import JobRepository, NotificationPublisher, ResultBlobStore
@@ -217,27 +214,15 @@ def build_service(
     jobs_overrides: Mapping[str, Callable[..., Any]] | None = None,
     timers: dict[str, float] | None = None,
 ) -> CallbackService:
-    """The callback's service with explicit ports: the adapters `functions.callback.wiring` builds
-    (from the same settings, the same clients), each behind a `_Port` that can time its calls or
+    """The callback's service with explicit ports: the adapters `functions.callback.wiring.ports`
+    builds (the same settings, the same clients), each behind a `_Port` that can time its calls or
     replace a method (an experiment). Call inside `CallbackBench` (environment and stub set)."""
-    settings = CallbackSettings.from_environ(os.environ)
-    secrets = CachedSecrets(client("secretsmanager"), settings.secrets_max_age_seconds)
-
-    def config() -> CallbackConfig:
-        return CallbackConfig(
-            signing_key=secrets.get(settings.callback_signing_secret_id),
-            dg_token_mode=settings.dg_token_mode,
-            deepgram_api_key_ids=settings.deepgram_api_key_ids,
-        )
-
-    jobs = _Port("jobs", DynamoJobRepository(client("dynamodb"), settings.jobs_table), jobs_overrides, timers)
-    blobs = _Port("blobs", S3ResultBlobStore(LazyClient("s3"), settings.results_bucket), None, timers)
-    publisher = _Port("publisher", SnsNotificationPublisher(client("sns"), settings.topic_arn), None, timers)
+    built = callback_wiring.ports(CallbackSettings.from_environ(os.environ))
     return CallbackService(
-        jobs=cast(JobRepository, jobs),
-        blobs=cast(ResultBlobStore, blobs),
-        publisher=cast(NotificationPublisher, publisher),
-        config_source=config,
+        jobs=cast(JobRepository, _Port("jobs", built.jobs, jobs_overrides, timers)),
+        blobs=cast(ResultBlobStore, _Port("blobs", built.blobs, None, timers)),
+        publisher=cast(NotificationPublisher, _Port("publisher", built.publisher, None, timers)),
+        config_source=built.config_source,
         clock=utc_now,
     )
 
